@@ -1,0 +1,19 @@
+"""normviz: see what normalization layers do to a transformer's token vectors.
+
+Run with ``streamlit run app.py``.
+"""
+
+import streamlit as st
+
+import ui
+
+st.set_page_config(page_title="normviz", page_icon="assets/icon.svg", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/hypersphere.py", title="Hypersphere", icon=":material/language:", url_path="hypersphere"),
+]
+
+page = st.navigation(PAGES)
+ui.sidebar()
+page.run()

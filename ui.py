@@ -1,0 +1,160 @@
+"""Streamlit-side helpers shared by the pages: caching, the in-place Plotly view, the sidebar.
+
+Everything Streamlit-specific lives here or in pages/; normviz/ stays free of it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import plotly
+import plotly.graph_objects as go
+import streamlit as st
+
+from normviz import device, inputs
+
+ROOT = Path(__file__).resolve().parent
+_STATIC = ROOT / "static"  # served at app/static/ (server.enableStaticServing in .streamlit/config.toml)
+
+
+def ensure_plotly_js() -> None:
+    """Serve the plotly.js that ships inside the installed plotly package (same version as the figures)."""
+    src = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    dst = _STATIC / "plotly.min.js"
+    if not dst.exists() or dst.stat().st_size != src.stat().st_size:
+        _STATIC.mkdir(exist_ok=True)
+        tmp = dst.with_suffix(".tmp")
+        shutil.copyfile(src, tmp)
+        tmp.replace(dst)  # atomic: a second session never reads a half-written file
+
+
+ensure_plotly_js()
+
+
+def _leave_pages_directory_mode() -> None:
+    """Make a first visit straight to a page URL run app.py's st.navigation, not the page alone.
+
+    Streamlit runs a ``pages/`` directory the old (v1) way until some run has called
+    st.navigation; a fresh server whose first visitor opens /hypersphere would otherwise show
+    the page without app.py (no sidebar, file names as page titles).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_directory_mode()
+
+# The browser part: draws with Plotly.react into the same <div> on every rerun, so the WebGL
+# scene is updated in place and the camera (layout.uirevision) stays where the user left it.
+_JS = r"""
+const PLOTLY_URL = new URL("app/static/plotly.min.js", window.location.href).href;
+
+function loadPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!window.__normvizPlotly) {
+    window.__normvizPlotly = new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = PLOTLY_URL;
+      s.onload = () => resolve(window.Plotly);
+      s.onerror = () => reject(new Error("could not load " + PLOTLY_URL));
+      document.head.appendChild(s);
+    });
+  }
+  return window.__normvizPlotly;
+}
+
+function themeColors() {
+  const app = document.querySelector(".stApp") || document.body;
+  const bg = getComputedStyle(app).backgroundColor || "rgb(255,255,255)";
+  const rgb = (bg.match(/\d+(\.\d+)?/g) || [255, 255, 255]).slice(0, 3).map(Number);
+  const lum = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255;
+  return lum < 0.5 ? { text: "#FAFAFA", bg: "#262730" } : { text: "#31333F", bg: "#FFFFFF" };
+}
+
+function linkCameras(root) {
+  if (root.__normvizLinked) return;
+  root.__normvizLinked = true;
+  root.on("plotly_relayout", (ev) => {
+    if (root.__normvizSyncing || !(root.layout.meta && root.layout.meta.link_cameras)) return;
+    const scenes = Object.keys(root.layout).filter((k) => /^scene\d*$/.test(k));
+    const src = Object.keys(ev).find((k) => /^scene\d*\.camera$/.test(k));
+    if (!src) return;
+    const cam = ev[src];
+    const upd = {};
+    for (const s of scenes) if (s + ".camera" !== src) upd[s + ".camera"] = cam;
+    root.__normvizSyncing = true;
+    window.Plotly.relayout(root, upd).finally(() => { root.__normvizSyncing = false; });
+  });
+}
+
+export default function (component) {
+  const { data, parentElement } = component;
+  let root = parentElement.querySelector(".normviz-plot");
+  if (!root) {
+    root = document.createElement("div");
+    root.className = "normviz-plot";
+    root.style.width = "100%";
+    parentElement.appendChild(root);
+  }
+  if (!data || !data.figure) return;
+  const spec = JSON.parse(data.figure);
+  const t0 = performance.now();
+  loadPlotly().then((Plotly) => {
+    const colors = themeColors();
+    const layout = spec.layout || {};
+    layout.font = Object.assign({ color: colors.text }, layout.font || {});
+    layout.hoverlabel = Object.assign({ bgcolor: colors.bg, font: { color: colors.text } }, layout.hoverlabel || {});
+    root.style.height = (layout.height || 450) + "px";
+    return Plotly.react(root, spec.data, layout, { responsive: true, displaylogo: false }).then(() => {
+      linkCameras(root);
+      root.dataset.revision = data.revision;
+      root.dataset.drawMs = String(Math.round(performance.now() - t0));
+    });
+  }).catch((err) => {
+    root.textContent = "The 3D view could not be drawn: " + err.message;
+    root.dataset.error = String(err.message);
+  });
+}
+"""
+
+_plotly_view = st.components.v2.component("normviz.plotly_view", js=_JS, isolate_styles=False)
+
+
+def plotly_view(fig: go.Figure, *, key: str, revision: str = "", link_cameras: bool = True) -> None:
+    """Show ``fig`` through plotly.js ``Plotly.react``: updated in place, camera kept across reruns.
+
+    ``st.plotly_chart`` rebuilds the WebGL scene on every rerun and resets the camera (Streamlit
+    1.67, even with ``key=`` and ``uirevision``); this updates the existing plot instead.
+    """
+    fig.update_layout(meta={"link_cameras": link_cameras})
+    _plotly_view(key=key, data={"figure": fig.to_json(), "revision": revision or key})
+
+
+def figure_from_view(element: Any) -> dict:  # pragma: no cover - used by tests through AppTest
+    raise NotImplementedError
+
+
+@st.cache_resource(max_entries=4, show_spinner="Drawing token vectors…")
+def sample(kind: str, batch: int, tokens: int, dim: int, seed: int):
+    """One shared, read-only sample per argument set: moving eps or gamma never redraws it."""
+    return inputs.sample(kind, batch=batch, tokens=tokens, dim=dim, seed=seed).to(device.device())
+
+
+def guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a normviz function; a ValueError becomes st.error with its fix, and the page stops here."""
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as err:
+        st.error(str(err), icon="⚠️")
+        st.stop()
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        st.caption(f"Computing on: **{device.describe()}**")
