@@ -111,8 +111,8 @@ def _reference_traces(ref) -> list:
                                        marker={"size": 7, "color": color, "symbol": "diamond"},
                                        hovertemplate="only possible output<br>(%{x:.3f}, %{y:.3f})<extra></extra>"))
         else:
-            traces.append(go.Scatter3d(x=c[:, 0], y=c[:, 1], z=c[:, 2], mode="lines",
-                                       line={"color": color, "width": 5}, hoverinfo="skip", name=ref.kind))
+            traces.append(go.Scatter3d(x=c[:, 0], y=c[:, 1], z=c[:, 2], mode="lines", opacity=0.7,
+                                       line={"color": color, "width": 3}, hoverinfo="skip", name=ref.kind))
     return traces
 
 

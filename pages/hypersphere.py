@@ -112,7 +112,8 @@ st.caption(f"{v.n_shown:,} of {v.n_tokens:,} tokens drawn (a fixed random sample
 if c["norm"] == "layernorm" and d == 2:
     st.info("**d = 2 surprises people:** removing the mean leaves y₁ = −y₂, and scaling to length √2 "
             "leaves only (1, −1) and (−1, 1). Every LayerNorm output is one of these two points "
-            "(times γ, plus β): LayerNorm at d = 2 keeps one bit, the sign of x₁ − x₂.", icon="💡")
+            "(times γ, plus β): LayerNorm at d = 2 keeps one bit, the sign of x₁ − x₂. Only ε blurs it: a "
+            "token with x₁ ≈ x₂ (variance not ≫ ε) lands between the two points — raise ε to see.", icon="💡")
 
 rh, mh = v.radius_hist, v.mean_hist
 marks = [(v.sqrt_d, f"√d = {v.sqrt_d:.4g}")] if c["norm"] in ("layernorm", "rmsnorm") else []
@@ -132,9 +133,8 @@ st.caption(
 )
 
 formula, code = FORMULAS[c["norm"]]
-left, right = st.columns([3, 2])
-left.latex(formula)
-right.code(code, language="python")
+st.latex(formula)
+st.code(f"# torch, on the token layout x: (B, T, d)\ny = {code}", language="python")
 
 st.subheader("Element by element: LayerNorm's S-curve and DyT")
 series = [("LayerNorm (no affine)", v.elementwise_ln, figures.PALETTE["orange"])]

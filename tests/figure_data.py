@@ -1,0 +1,40 @@
+"""Decode what a page sent to the browser: Plotly figure JSON with base64 typed arrays."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+
+_DTYPES = {"f4": np.float32, "f8": np.float64, "i1": np.int8, "i2": np.int16, "i4": np.int32,
+           "u1": np.uint8, "u2": np.uint16, "u4": np.uint32, "i8": np.int64}
+
+
+def decode(value):
+    """Turn plotly's ``{"dtype", "bdata", "shape"?}`` into numpy, recursively; lists into arrays."""
+    if isinstance(value, dict) and "bdata" in value and "dtype" in value:
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=_DTYPES[value["dtype"]])
+        if "shape" in value:
+            shape = value["shape"]
+            shape = [int(s) for s in shape.split(",")] if isinstance(shape, str) else shape
+            arr = arr.reshape(shape)
+        return arr
+    if isinstance(value, dict):
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list) and value and all(isinstance(v, (int, float)) for v in value):
+        return np.asarray(value, dtype=np.float64)
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+def component_figure(element) -> dict:
+    """The figure a ``ui.plotly_view`` element carries (AppTest ``UnknownElement``)."""
+    payload = json.loads(element.proto.json)
+    return decode(json.loads(payload["figure"]))
+
+
+def chart_figure(element) -> dict:
+    """The figure an ``st.plotly_chart`` element carries."""
+    return decode(json.loads(element.proto.spec))
