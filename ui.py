@@ -136,10 +136,6 @@ def plotly_view(fig: go.Figure, *, key: str, revision: str = "", link_cameras: b
     _plotly_view(key=key, data={"figure": fig.to_json(), "revision": revision or key})
 
 
-def figure_from_view(element: Any) -> dict:  # pragma: no cover - used by tests through AppTest
-    raise NotImplementedError
-
-
 @st.cache_resource(max_entries=4, show_spinner="Drawing token vectors…")
 def sample(kind: str, batch: int, tokens: int, dim: int, seed: int):
     """One shared, read-only sample per argument set: moving eps or gamma never redraws it."""

@@ -14,6 +14,7 @@ of radius r. Three bases:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,15 +57,15 @@ def fit_basis(tokens: torch.Tensor, method: str = "ones+pca") -> Basis:
         vectors[np.arange(d), np.arange(d)] = 1.0
         labels = tuple(f"y{i + 1}" if i < d else "(none: d = 2)" for i in range(3))
         return Basis(vectors, labels, "exact", (1.0,) * d)
-    a = tokens.detach().float().cpu().numpy()  # (N, d)
+    t = tokens.detach().float()
     if method == "ones+pca":
         ones = np.full(d, 1.0 / math.sqrt(d))  # (d,) unit all-ones direction
-        centered = a - a.mean(axis=1, keepdims=True)  # (N, d): each token minus its own mean, sum = 0
+        centered = (t - t.mean(dim=1, keepdim=True)).cpu().numpy()  # (N, d): each token minus its mean
         pcs, ratio = _top_components(centered, 2)  # (2, d)
         vectors = _orthonormal(np.vstack([ones, pcs]))
         labels = ("all-ones axis 1/√d", "PC 1 (⟂ 1)", "PC 2 (⟂ 1)")
     else:
-        vectors, ratio = _top_components(a, 3)
+        vectors, ratio = _top_components(t.cpu().numpy(), 3)
         vectors = _orthonormal(vectors)
         labels = ("PC 1", "PC 2", "PC 3")
     return Basis(vectors, labels, method, ratio)
@@ -80,12 +81,12 @@ def project(tokens: torch.Tensor, basis: Basis) -> np.ndarray:
 
 def kept_share(tokens: torch.Tensor, basis: Basis) -> float:
     """Share of the tokens' total squared length ``sum ||y||^2`` that the 3 axes keep (1.0 = exact)."""
-    t = tokens.double()
-    total = float(t.square().sum())
+    t = tokens.float()
+    total = float(torch.linalg.vector_norm(t, dim=-1).double().square().sum())  # no (N, d) copy
     if total == 0.0:
         return 1.0
-    v = torch.as_tensor(basis.vectors, dtype=torch.float64, device=t.device)
-    return float((t @ v.T).square().sum()) / total
+    v = torch.as_tensor(basis.vectors, dtype=torch.float32, device=t.device)
+    return min(1.0, float((t @ v.T).double().square().sum()) / total)  # (N, 3) coordinates
 
 
 def circle(center: np.ndarray, u: np.ndarray, v: np.ndarray, radius: float, n: int = 181) -> np.ndarray:
@@ -108,11 +109,16 @@ def _top_components(a: np.ndarray, k: int) -> tuple[np.ndarray, tuple[float, ...
     """Top-k principal directions ``(k, d)`` of ``a`` and their explained-variance ratios."""
     n, d = a.shape
     k_fit = min(k, n, d)
-    if n >= 2 and float(a.var(axis=0).sum()) > 0.0:
-        pca = PCA(n_components=k_fit, svd_solver="auto", random_state=0).fit(a)
-        comps, ratio = pca.components_, tuple(float(r) for r in pca.explained_variance_ratio_)
-    else:  # no spread at all (one token, or every token equal): any axes are as good
-        comps, ratio = np.zeros((0, d)), ()
+    comps, ratio = np.zeros((0, d)), ()
+    if n >= 2:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # 0/0 ratios when every token is equal
+            pca = PCA(n_components=k_fit, svd_solver="auto", random_state=0).fit(a)
+        if np.all(np.isfinite(pca.explained_variance_ratio_)) and pca.explained_variance_.sum() > 0:
+            keep = pca.explained_variance_ > 0  # directions with no spread carry no information
+            comps = pca.components_[keep]
+            ratio = tuple(float(r) for r in pca.explained_variance_ratio_[keep])
+    # no spread at all (one token, or every token equal): _orthonormal completes with any axes
     return comps, ratio + (0.0,) * (k - len(ratio))
 
 

@@ -132,15 +132,29 @@ def compute(
 
 
 def best_dyt_alpha(x: torch.Tensor, y: torch.Tensor) -> float:
-    """The alpha minimising sum (tanh(alpha x) - y)^2, searched on a log grid then refined."""
-    x, y = x.double().ravel(), y.double().ravel()
-    grid = torch.logspace(-3, 2, 121, dtype=torch.float64)  # (121,)
-    for _ in range(3):
-        err = (torch.tanh(grid[:, None] * x[None, :]) - y[None, :]).square().sum(dim=1)  # (len(grid),)
-        i = int(err.argmin())
-        best = float(grid[i])
-        grid = torch.linspace(float(grid[max(i - 1, 0)]), float(grid[min(i + 1, len(grid) - 1)]), 41, dtype=torch.float64)
-    return best
+    """The alpha minimising sum (tanh(alpha x) - y)^2: a coarse log grid, then golden-section search.
+
+    >>> x = torch.linspace(-3, 3, 101)
+    >>> round(best_dyt_alpha(x, torch.tanh(0.7 * x)), 4)
+    0.7
+    """
+    x = x.detach().double().cpu().numpy().ravel()  # numpy: ~100 tiny evaluations, no thread overhead
+    y = y.detach().double().cpu().numpy().ravel()
+
+    def sse(log_a: float) -> float:
+        return float(np.square(np.tanh(math.exp(log_a) * x) - y).sum())
+
+    grid = np.linspace(math.log(1e-3), math.log(1e2), 26).tolist()
+    i = min(range(len(grid)), key=lambda k: sse(grid[k]))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    phi = (math.sqrt(5) - 1) / 2
+    for _ in range(40):  # bracket shrinks by 0.618 each step: 1e-8 of its width after 40
+        a, b = hi - phi * (hi - lo), lo + phi * (hi - lo)
+        if sse(a) < sse(b):
+            hi = b
+        else:
+            lo = a
+    return math.exp((lo + hi) / 2)
 
 
 def _elementwise(xt, *, y, eps, max_elements, g):
