@@ -1,0 +1,6 @@
+"""The latency baseline for browser tests: a slider whose rerun only changes text."""
+
+import streamlit as st
+
+v = st.slider("value", 0, 100, 50, key="text_only")
+st.markdown(f"value is **{v}**")
