@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["device", "describe"]
+__all__ = ["describe", "device"]
 
 
 def device() -> torch.device:

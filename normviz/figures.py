@@ -47,8 +47,12 @@ def sphere_pair_figure(
     """
     marker = {"size": 2.5, "opacity": 0.85}
     if color is not None:
-        marker |= {"color": color, "colorscale": "Cividis", "cmin": float(color.min()) if color.size else 0,
-                   "cmax": float(color.max()) if color.size else 1}
+        marker |= {
+            "color": color,
+            "colorscale": "Cividis",
+            "cmin": float(color.min()) if color.size else 0,
+            "cmax": float(color.max()) if color.size else 1,
+        }
     else:
         marker |= {"color": PALETTE["blue"]}
     hovertemplate = "(%{x:.3f}, %{y:.3f}, %{z:.3f})<extra></extra>"
@@ -58,8 +62,19 @@ def sphere_pair_figure(
         if scene == "scene" and color is not None:
             m["showscale"] = True
             m["colorbar"] = {"title": {"text": color_label, "side": "right"}, "thickness": 12, "len": 0.7, "x": 1.0}
-        data.append({"type": "scatter3d", "x": pts[:, 0], "y": pts[:, 1], "z": pts[:, 2], "mode": "markers",
-                     "marker": m, "name": name, "hovertemplate": hovertemplate, "scene": scene})
+        data.append(
+            {
+                "type": "scatter3d",
+                "x": pts[:, 0],
+                "y": pts[:, 1],
+                "z": pts[:, 2],
+                "mode": "markers",
+                "marker": m,
+                "name": name,
+                "hovertemplate": hovertemplate,
+                "scene": scene,
+            }
+        )
     if reference is not None:
         data += [t | {"scene": "scene2"} for t in _reference_traces(reference)]
     axes = {
@@ -70,8 +85,17 @@ def sphere_pair_figure(
         "scene": {"domain": {"x": [0.0, 0.47], "y": [0.0, 0.93]}, "aspectmode": "data", "camera": _CAMERA, **axes},
         "scene2": {"domain": {"x": [0.49, 0.96], "y": [0.0, 0.93]}, "aspectmode": "data", "camera": _CAMERA, **axes},
         "annotations": [
-            {"text": t, "x": x, "y": 1.0, "xref": "paper", "yref": "paper", "showarrow": False,
-             "xanchor": "center", "yanchor": "top", "font": {"size": 14}}
+            {
+                "text": t,
+                "x": x,
+                "y": 1.0,
+                "xref": "paper",
+                "yref": "paper",
+                "showarrow": False,
+                "xanchor": "center",
+                "yanchor": "top",
+                "font": {"size": 14},
+            }
             for t, x in zip(titles, (0.235, 0.725), strict=True)
         ],
         "height": height,
@@ -88,25 +112,73 @@ def _reference_traces(ref) -> list[dict]:
     traces = []
     if ref.plane is not None:
         px, py, pz = ref.plane
-        traces.append({"type": "surface", "x": px, "y": py, "z": pz, "opacity": 0.18, "showscale": False,
-                       "hoverinfo": "skip", "colorscale": [[0, PALETTE["sky"]], [1, PALETTE["sky"]]],
-                       "name": "plane Σy = 0"})
+        traces.append(
+            {
+                "type": "surface",
+                "x": px,
+                "y": py,
+                "z": pz,
+                "opacity": 0.18,
+                "showscale": False,
+                "hoverinfo": "skip",
+                "colorscale": [[0, PALETTE["sky"]], [1, PALETTE["sky"]]],
+                "name": "plane Σy = 0",
+            }
+        )
     if ref.mesh is not None:
         mx, my, mz = ref.mesh
-        traces.append({"type": "surface", "x": mx, "y": my, "z": mz, "opacity": 0.12, "showscale": False,
-                       "hoverinfo": "skip", "colorscale": [[0, color], [1, color]], "name": ref.kind})
+        traces.append(
+            {
+                "type": "surface",
+                "x": mx,
+                "y": my,
+                "z": mz,
+                "opacity": 0.12,
+                "showscale": False,
+                "hoverinfo": "skip",
+                "colorscale": [[0, color], [1, color]],
+                "name": ref.kind,
+            }
+        )
     if ref.curve is not None:
         c = ref.curve
         if ref.kind == "points":  # the line y1 + y2 = 0 and the only two possible outputs on it
-            traces.append({"type": "scatter3d", "x": c[:, 0], "y": c[:, 1], "z": c[:, 2], "mode": "lines",
-                           "line": {"color": PALETTE["sky"], "width": 4}, "hoverinfo": "skip"})
-            traces.append({"type": "scatter3d", "x": c[1:3, 0], "y": c[1:3, 1], "z": c[1:3, 2], "mode": "markers",
-                           "marker": {"size": 7, "color": color, "symbol": "diamond"},
-                           "hovertemplate": "only possible output<br>(%{x:.3f}, %{y:.3f})<extra></extra>"})
+            traces.append(
+                {
+                    "type": "scatter3d",
+                    "x": c[:, 0],
+                    "y": c[:, 1],
+                    "z": c[:, 2],
+                    "mode": "lines",
+                    "line": {"color": PALETTE["sky"], "width": 4},
+                    "hoverinfo": "skip",
+                }
+            )
+            traces.append(
+                {
+                    "type": "scatter3d",
+                    "x": c[1:3, 0],
+                    "y": c[1:3, 1],
+                    "z": c[1:3, 2],
+                    "mode": "markers",
+                    "marker": {"size": 7, "color": color, "symbol": "diamond"},
+                    "hovertemplate": "only possible output<br>(%{x:.3f}, %{y:.3f})<extra></extra>",
+                }
+            )
         else:
-            traces.append({"type": "scatter3d", "x": c[:, 0], "y": c[:, 1], "z": c[:, 2], "mode": "lines",
-                           "opacity": 0.7, "line": {"color": color, "width": 3}, "hoverinfo": "skip",
-                           "name": ref.kind})
+            traces.append(
+                {
+                    "type": "scatter3d",
+                    "x": c[:, 0],
+                    "y": c[:, 1],
+                    "z": c[:, 2],
+                    "mode": "lines",
+                    "opacity": 0.7,
+                    "line": {"color": color, "width": 3},
+                    "hoverinfo": "skip",
+                    "name": ref.kind,
+                }
+            )
     return traces
 
 
@@ -122,24 +194,77 @@ def histograms_figure(panels: list[dict], *, height: int = 280) -> go.Figure:
     for i, p in enumerate(panels):
         xa, ya = ("x", "y") if i == 0 else (f"x{i + 1}", f"y{i + 1}")
         x0 = i * (width + gap)
-        layout[f"xaxis{i + 1 if i else ''}"] = {"domain": [x0, x0 + width], "anchor": ya, "gridcolor": _GRID,
-                                                "title": {"text": p.get("xlabel", "")}}
-        layout[f"yaxis{i + 1 if i else ''}"] = {"anchor": xa, "gridcolor": _GRID,
-                                                "title": {"text": "tokens" if i == 0 else ""}}
+        layout[f"xaxis{i + 1 if i else ''}"] = {
+            "domain": [x0, x0 + width],
+            "anchor": ya,
+            "gridcolor": _GRID,
+            "title": {"text": p.get("xlabel", "")},
+        }
+        layout[f"yaxis{i + 1 if i else ''}"] = {
+            "anchor": xa,
+            "gridcolor": _GRID,
+            "title": {"text": "tokens" if i == 0 else ""},
+        }
         hist = p["hist"]
-        data.append({"type": "bar", "x": hist.centers, "y": hist.counts, "width": np.diff(hist.edges),
-                     "marker": {"color": PALETTE["blue"]}, "xaxis": xa, "yaxis": ya, "showlegend": False,
-                     "hovertemplate": "%{x:.5g}: %{y} tokens<extra></extra>"})
-        annotations.append({"text": p["title"], "x": x0 + width / 2, "y": 1.0, "xref": "paper", "yref": "paper",
-                            "yanchor": "bottom", "showarrow": False, "font": {"size": 14}})
+        data.append(
+            {
+                "type": "bar",
+                "x": hist.centers,
+                "y": hist.counts,
+                "width": np.diff(hist.edges),
+                "marker": {"color": PALETTE["blue"]},
+                "xaxis": xa,
+                "yaxis": ya,
+                "showlegend": False,
+                "hovertemplate": "%{x:.5g}: %{y} tokens<extra></extra>",
+            }
+        )
+        annotations.append(
+            {
+                "text": p["title"],
+                "x": x0 + width / 2,
+                "y": 1.0,
+                "xref": "paper",
+                "yref": "paper",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 14},
+            }
+        )
         for x, label in p.get("marks", []):
-            shapes.append({"type": "line", "x0": x, "x1": x, "xref": xa, "y0": 0, "y1": 1,
-                           "yref": f"{ya} domain", "line": {"color": PALETTE["vermillion"], "dash": "dash", "width": 2}})
-            annotations.append({"text": label, "x": x, "xref": xa, "y": 0.97, "yref": f"{ya} domain",
-                                "xanchor": "left", "showarrow": False, "font": {"color": PALETTE["vermillion"]}})
-    layout |= {"shapes": shapes, "annotations": annotations, "height": height, "bargap": 0.05,
-               "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-               "paper_bgcolor": _TRANSPARENT, "plot_bgcolor": _TRANSPARENT}
+            shapes.append(
+                {
+                    "type": "line",
+                    "x0": x,
+                    "x1": x,
+                    "xref": xa,
+                    "y0": 0,
+                    "y1": 1,
+                    "yref": f"{ya} domain",
+                    "line": {"color": PALETTE["vermillion"], "dash": "dash", "width": 2},
+                }
+            )
+            annotations.append(
+                {
+                    "text": label,
+                    "x": x,
+                    "xref": xa,
+                    "y": 0.97,
+                    "yref": f"{ya} domain",
+                    "xanchor": "left",
+                    "showarrow": False,
+                    "font": {"color": PALETTE["vermillion"]},
+                }
+            )
+    layout |= {
+        "shapes": shapes,
+        "annotations": annotations,
+        "height": height,
+        "bargap": 0.05,
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        "paper_bgcolor": _TRANSPARENT,
+        "plot_bgcolor": _TRANSPARENT,
+    }
     return go.Figure(data=data, layout=layout)
 
 
@@ -159,15 +284,18 @@ def elementwise_figure(
     """
     fig = go.Figure()
     for name, y, colour in series:
-        fig.add_trace(go.Scattergl(x=x, y=y, mode="markers", name=name,
-                                   marker={"size": 3, "color": colour, "opacity": 0.45}))
+        fig.add_trace(
+            go.Scattergl(x=x, y=y, mode="markers", name=name, marker={"size": 3, "color": colour, "opacity": 0.45})
+        )
     for name, cx, cy, colour in curves:
         fig.add_trace(go.Scatter(x=cx, y=cy, mode="lines", name=name, line={"color": colour, "width": 3}))
     fig.update_layout(
-        height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"title": {"text": xlabel}, "gridcolor": _GRID, "zerolinecolor": _GRID},
         yaxis={"title": {"text": ylabel}, "gridcolor": _GRID, "zerolinecolor": _GRID},
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        paper_bgcolor=_TRANSPARENT, plot_bgcolor=_TRANSPARENT,
+        paper_bgcolor=_TRANSPARENT,
+        plot_bgcolor=_TRANSPARENT,
     )
     return fig

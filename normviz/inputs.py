@@ -16,7 +16,8 @@ DESCRIPTIONS: dict[str, str] = {
     "gaussian": "Isotropic Gaussian: every feature N(0, 1), independent.",
     "shifted": "Gaussian with a shared offset: every token carries the same mean vector (about +2 per feature).",
     "anisotropic": "Gaussian with per-feature scales spread log-uniformly from 0.1 to 10.",
-    "outliers": "Gaussian plus a few massive outlier features (x100 to x1000), as seen in LLMs (Dettmers et al. 2022; Sun et al. 2024).",
+    "outliers": "Gaussian plus a few massive outlier features (x100 to x1000), as seen in LLMs "
+    "(Dettmers et al. 2022; Sun et al. 2024).",
     "heavy_tailed": "Student-t with 3 degrees of freedom in every feature: rare, very large values.",
     "lognormal_scale": "Gaussian direction, per-token length scaled by a lognormal factor exp(N(0, 1)).",
     "clustered": "A mixture of 6 Gaussian clusters, like token types (punctuation, names, numbers, ...).",

@@ -52,8 +52,8 @@ def apply(
     """Normalize token vectors ``x: (B, T, d)`` with the norm called ``name``.
 
     ``y = norm(x) * weight + bias`` with the statistics each norm takes (see the
-    module docstring); ``identity`` is ``y = x`` and ignores ``weight`` and ``bias``. Statistics are computed in at least float32; the result has
-    the dtype of ``x``.
+    module docstring); ``identity`` is ``y = x`` and ignores ``weight`` and ``bias``.
+    Statistics are computed in at least float32; the result has the dtype of ``x``.
 
     Args:
         name: one of :data:`NORMS`.

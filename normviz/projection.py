@@ -51,7 +51,7 @@ def fit_basis(tokens: torch.Tensor, method: str = "ones+pca") -> Basis:
         raise ValueError(f"Unknown projection {method!r}. Pick one of {', '.join(METHODS)}.")
     if tokens.ndim != 2 or tokens.shape[0] < 1:
         raise ValueError(f"tokens must have shape (N, d) with N >= 1, got {tuple(tokens.shape)}.")
-    n, d = tokens.shape
+    d = tokens.shape[1]
     if d <= 3:
         vectors = np.zeros((3, d))
         vectors[np.arange(d), np.arange(d)] = 1.0

@@ -198,8 +198,12 @@ def _reference(norm, basis, *, weight, bias) -> Reference | None:
             v = np.array([1.0, 1.0, -2.0]) / math.sqrt(6)
             c = projection.circle(np.zeros(3), u, v, r) * gamma + beta  # exact image of the circle
             plane = _plane(u, v, 1.6 * r, gamma, beta)
-            return Reference("circle", curve=c.astype(np.float32), plane=plane,
-                             description="the circle of radius √3 in the plane y₁ + y₂ + y₃ = 0 (times γ, plus β)")
+            return Reference(
+                "circle",
+                curve=c.astype(np.float32),
+                plane=plane,
+                description="the circle of radius √3 in the plane y₁ + y₂ + y₃ = 0 (times γ, plus β)",
+            )
         if norm == "rmsnorm" and d == 3:
             mesh = projection.sphere_mesh(beta, r * gamma)
             return Reference("ellipsoid", mesh=mesh, description="the sphere of radius √3 (times γ, plus β)")
@@ -210,10 +214,16 @@ def _reference(norm, basis, *, weight, bias) -> Reference | None:
         # outputs y = z + beta with z ⟂ 1, ||z|| = sqrt(d): axis 1 is the ones direction, so
         # every projected point has axis-1 coordinate (1/sqrt d) sum(beta) and lies in the disk.
         c = projection.circle(center, np.array([0, 1.0, 0]), np.array([0, 0, 1.0]), r)
-        return Reference("disk", curve=c, description=f"the disk of radius √d = {r:.3g} in the plane ⟂ 1: "
-                         "every projected output lies on this plane, inside the circle")
+        return Reference(
+            "disk",
+            curve=c,
+            description=f"the disk of radius √d = {r:.3g} in the plane ⟂ 1: "
+            "every projected output lies on this plane, inside the circle",
+        )
     mesh = projection.sphere_mesh(center, np.full(3, r))
-    return Reference("ball", mesh=mesh, description=f"the ball of radius √d = {r:.3g}: every projected output lies inside it")
+    return Reference(
+        "ball", mesh=mesh, description=f"the ball of radius √d = {r:.3g}: every projected output lies inside it"
+    )
 
 
 def _pad3(p: np.ndarray) -> np.ndarray:

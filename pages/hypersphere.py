@@ -5,7 +5,12 @@ import streamlit as st
 import ui
 from normviz import figures, inputs, sphere
 
-NORM_LABELS = {"layernorm": "LayerNorm", "rmsnorm": "RMSNorm", "dyt": "DyT (Dynamic Tanh)", "identity": "None (identity)"}
+NORM_LABELS = {
+    "layernorm": "LayerNorm",
+    "rmsnorm": "RMSNorm",
+    "dyt": "DyT (Dynamic Tanh)",
+    "identity": "None (identity)",
+}
 KIND_LABELS = {
     "gaussian": "Isotropic Gaussian",
     "shifted": "Shifted mean",
@@ -21,11 +26,15 @@ TOKENS = [64, 256, 1024, 4096, 16384, 65536]
 EPS = [1e-12, 1e-8, 1e-5, 1e-3, 1e-2, 0.1, 1.0, 10.0]
 
 FORMULAS = {
-    "layernorm": (r"y = \gamma \odot \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}} + \beta,\quad "
-                  r"\mu = \tfrac{1}{d}\sum_i x_i,\ \sigma^2 = \tfrac{1}{d}\sum_i (x_i - \mu)^2",
-                  "F.layer_norm(x, (d,), gamma, beta, eps)"),
-    "rmsnorm": (r"y = \gamma \odot \frac{x}{\sqrt{\tfrac{1}{d}\sum_i x_i^2 + \varepsilon}} + \beta",
-                "F.rms_norm(x, (d,), gamma, eps) + beta"),
+    "layernorm": (
+        r"y = \gamma \odot \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}} + \beta,\quad "
+        r"\mu = \tfrac{1}{d}\sum_i x_i,\ \sigma^2 = \tfrac{1}{d}\sum_i (x_i - \mu)^2",
+        "F.layer_norm(x, (d,), gamma, beta, eps)",
+    ),
+    "rmsnorm": (
+        r"y = \gamma \odot \frac{x}{\sqrt{\tfrac{1}{d}\sum_i x_i^2 + \varepsilon}} + \beta",
+        "F.rms_norm(x, (d,), gamma, eps) + beta",
+    ),
     "dyt": (r"y = \gamma \odot \tanh(\alpha x) + \beta", "gamma * torch.tanh(alpha * x) + beta"),
     "identity": (r"y = x", "x"),
 }
@@ -33,48 +42,128 @@ FORMULAS = {
 
 def controls_ui() -> dict:
     top = st.columns([2, 2, 2, 2])
-    norm = top[0].radio("Norm", list(NORM_LABELS), format_func=NORM_LABELS.get, key="hs_norm",
-                        help="Which normalization to apply to every token vector.")
-    kind = top[1].selectbox("Input distribution", inputs.KINDS, format_func=KIND_LABELS.get, key="hs_kind",
-                            index=inputs.KINDS.index("anisotropic"), help="\n\n".join(
-                                f"**{KIND_LABELS[k]}**: {inputs.DESCRIPTIONS[k]}" for k in inputs.KINDS))
-    dim = top[2].select_slider("Features d", DIMS, value=3, key="hs_dim",
-                               help="d = 2 and d = 3 are drawn exactly; for d > 3 the view is a projection.")
-    tokens = top[2].select_slider("Tokens", TOKENS, value=1024, key="hs_tokens",
-                                  help="How many token vectors. Every statistic uses all of them; "
-                                       "at most 3,000 are drawn.")
-    method = top[3].radio("Projection (d > 3)", ["ones+pca", "pca"], key="hs_method", disabled=dim <= 3,
-                          format_func={"ones+pca": "all-ones axis + 2 PCs", "pca": "top 3 PCs"}.get,
-                          help="All-ones axis + 2 PCs shows the mean direction LayerNorm removes; "
-                               "top 3 PCs keeps the most variance. Unused when d ≤ 3 (exact coordinates).")
+    norm = top[0].radio(
+        "Norm",
+        list(NORM_LABELS),
+        format_func=NORM_LABELS.get,
+        key="hs_norm",
+        help="Which normalization to apply to every token vector.",
+    )
+    kind = top[1].selectbox(
+        "Input distribution",
+        inputs.KINDS,
+        format_func=KIND_LABELS.get,
+        key="hs_kind",
+        index=inputs.KINDS.index("anisotropic"),
+        help="\n\n".join(f"**{KIND_LABELS[k]}**: {inputs.DESCRIPTIONS[k]}" for k in inputs.KINDS),
+    )
+    dim = top[2].select_slider(
+        "Features d",
+        DIMS,
+        value=3,
+        key="hs_dim",
+        help="d = 2 and d = 3 are drawn exactly; for d > 3 the view is a projection.",
+    )
+    tokens = top[2].select_slider(
+        "Tokens",
+        TOKENS,
+        value=1024,
+        key="hs_tokens",
+        help="How many token vectors. Every statistic uses all of them; at most 3,000 are drawn.",
+    )
+    method = top[3].radio(
+        "Projection (d > 3)",
+        ["ones+pca", "pca"],
+        key="hs_method",
+        disabled=dim <= 3,
+        format_func={"ones+pca": "all-ones axis + 2 PCs", "pca": "top 3 PCs"}.get,
+        help="All-ones axis + 2 PCs shows the mean direction LayerNorm removes; "
+        "top 3 PCs keeps the most variance. Unused when d ≤ 3 (exact coordinates).",
+    )
     seed = top[3].number_input("Seed", 0, 10_000, 0, key="hs_seed", help="Same seed, same tokens.")
 
     uses_stats = norm in ("layernorm", "rmsnorm")
     has_affine = norm != "identity"
     low = st.columns(5)
-    eps = low[0].select_slider("ε", EPS, value=1e-5, key="hs_eps", disabled=not uses_stats,
-                               format_func=lambda e: f"{e:g}",
-                               help="Added to the variance before the square root. Large ε pulls small "
-                                    "tokens inside the sphere: ‖y‖ = √(d·σ²/(σ²+ε)). Only LayerNorm/RMSNorm.")
-    gamma_scale = low[1].slider("γ scale", 0.25, 3.0, 1.0, 0.05, key="hs_gscale", disabled=not has_affine,
-                                help="Multiplies every feature after normalizing: the sphere's radius.")
-    gamma_spread = low[2].slider("γ anisotropy", 1.0, 4.0, 1.0, 0.1, key="hs_gspread", disabled=not has_affine,
-                                 help="γⱼ = scale · anisotropy^tⱼ with tⱼ from −1 to 1: above 1 the sphere "
-                                      "becomes an ellipsoid.")
-    beta_shift = low[3].slider("β shift", -3.0, 3.0, 0.0, 0.1, key="hs_beta", disabled=not has_affine,
-                               help="Adds β = shift·(1, …, 1) after scaling: moves the whole sphere along "
-                                    "the all-ones direction.")
-    alpha = low[4].slider("DyT α", 0.05, 3.0, 0.5, 0.05, key="hs_alpha", disabled=norm != "dyt",
-                          help="DyT's scale inside tanh (Zhu et al. 2025 start it at 0.5 and learn it).")
-    return dict(norm=norm, kind=kind, dim=dim, tokens=tokens, method=method, seed=int(seed), eps=eps,
-                gamma_scale=gamma_scale, gamma_spread=gamma_spread, beta_shift=beta_shift, alpha=alpha)
+    eps = low[0].select_slider(
+        "ε",
+        EPS,
+        value=1e-5,
+        key="hs_eps",
+        disabled=not uses_stats,
+        format_func=lambda e: f"{e:g}",
+        help="Added to the variance before the square root. Large ε pulls small "
+        "tokens inside the sphere: ‖y‖ = √(d·σ²/(σ²+ε)). Only LayerNorm/RMSNorm.",
+    )
+    gamma_scale = low[1].slider(
+        "γ scale",
+        0.25,
+        3.0,
+        1.0,
+        0.05,
+        key="hs_gscale",
+        disabled=not has_affine,
+        help="Multiplies every feature after normalizing: the sphere's radius.",
+    )
+    gamma_spread = low[2].slider(
+        "γ anisotropy",
+        1.0,
+        4.0,
+        1.0,
+        0.1,
+        key="hs_gspread",
+        disabled=not has_affine,
+        help="γⱼ = scale · anisotropy^tⱼ with tⱼ from −1 to 1: above 1 the sphere becomes an ellipsoid.",
+    )
+    beta_shift = low[3].slider(
+        "β shift",
+        -3.0,
+        3.0,
+        0.0,
+        0.1,
+        key="hs_beta",
+        disabled=not has_affine,
+        help="Adds β = shift·(1, …, 1) after scaling: moves the whole sphere along the all-ones direction.",
+    )
+    alpha = low[4].slider(
+        "DyT α",
+        0.05,
+        3.0,
+        0.5,
+        0.05,
+        key="hs_alpha",
+        disabled=norm != "dyt",
+        help="DyT's scale inside tanh (Zhu et al. 2025 start it at 0.5 and learn it).",
+    )
+    return dict(
+        norm=norm,
+        kind=kind,
+        dim=dim,
+        tokens=tokens,
+        method=method,
+        seed=int(seed),
+        eps=eps,
+        gamma_scale=gamma_scale,
+        gamma_spread=gamma_spread,
+        beta_shift=beta_shift,
+        alpha=alpha,
+    )
 
 
 @st.cache_data(max_entries=32, show_spinner="Normalizing and projecting…")
 def compute_view(norm, kind, dim, tokens, method, seed, eps, gamma_scale, gamma_spread, beta_shift, alpha):
     x = ui.sample(kind, 1, tokens, dim, seed)
-    return sphere.compute(x, norm, eps=eps, gamma_scale=gamma_scale, gamma_spread=gamma_spread,
-                          beta_shift=beta_shift, alpha=alpha, method=method, seed=seed)
+    return sphere.compute(
+        x,
+        norm,
+        eps=eps,
+        gamma_scale=gamma_scale,
+        gamma_spread=gamma_spread,
+        beta_shift=beta_shift,
+        alpha=alpha,
+        method=method,
+        seed=seed,
+    )
 
 
 st.title("The hypersphere")
@@ -91,9 +180,15 @@ d = c["dim"]
 
 kept = "exact coordinates" if v.basis.method == "exact" else f"axes keep {v.kept_before:.0%} of Σ‖x‖²"
 fig = figures.sphere_pair_figure(
-    v.before, v.after, color=v.color, color_label="log₁₀ ‖x‖", axis_labels=v.basis.labels,
-    titles=(f"input x ({kept})", f"output {name}(x)" + ("" if v.basis.method == "exact" else
-                                                       f" (axes keep {v.kept_after:.0%} of Σ‖y‖²)")),
+    v.before,
+    v.after,
+    color=v.color,
+    color_label="log₁₀ ‖x‖",
+    axis_labels=v.basis.labels,
+    titles=(
+        f"input x ({kept})",
+        f"output {name}(x)" + ("" if v.basis.method == "exact" else f" (axes keep {v.kept_after:.0%} of Σ‖y‖²)"),
+    ),
     reference=v.reference,
 )
 ui.plotly_view(fig, key="hs_view", revision=str(hash(tuple(c.items()))))
@@ -101,35 +196,54 @@ ui.plotly_view(fig, key="hs_view", revision=str(hash(tuple(c.items()))))
 if v.basis.method == "exact":
     where = f"Exact coordinates (d = {d}): nothing is projected." + (" The third axis is unused." if d == 2 else "")
 else:
-    where = (f"d = {d} projected onto three orthonormal axes fitted on the output tokens: "
-             + ", ".join(v.basis.labels) + ". Coordinates are exact dot products, so the origin is the "
-             "origin and no point looks longer than it is; the rest of each vector is hidden.")
+    where = (
+        f"d = {d} projected onto three orthonormal axes fitted on the output tokens: "
+        + ", ".join(v.basis.labels)
+        + ". Coordinates are exact dot products, so the origin is the "
+        "origin and no point looks longer than it is; the rest of each vector is hidden."
+    )
 ref = f" Drawn in vermillion: {v.reference.description}." if v.reference is not None else ""
-st.caption(f"{v.n_shown:,} of {v.n_tokens:,} tokens drawn (a fixed random sample), coloured by the input "
-           f"length log₁₀‖x‖, so you can see LayerNorm/RMSNorm send short and long tokens to the same "
-           f"radius. {where}{ref}")
+st.caption(
+    f"{v.n_shown:,} of {v.n_tokens:,} tokens drawn (a fixed random sample), coloured by the input "
+    f"length log₁₀‖x‖, so you can see LayerNorm/RMSNorm send short and long tokens to the same "
+    f"radius. {where}{ref}"
+)
 
 if c["norm"] == "layernorm" and d == 2:
-    st.info("**d = 2 surprises people:** removing the mean leaves y₁ = −y₂, and scaling to length √2 "
-            "leaves only (1, −1) and (−1, 1). Every LayerNorm output is one of these two points "
-            "(times γ, plus β): LayerNorm at d = 2 keeps one bit, the sign of x₁ − x₂. Only ε blurs it: a "
-            "token with x₁ ≈ x₂ (variance not ≫ ε) lands between the two points — raise ε to see.", icon="💡")
+    st.info(
+        "**d = 2 surprises people:** removing the mean leaves y₁ = −y₂, and scaling to length √2 "
+        "leaves only (1, −1) and (−1, 1). Every LayerNorm output is one of these two points "
+        "(times γ, plus β): LayerNorm at d = 2 keeps one bit, the sign of x₁ − x₂. Only ε blurs it: a "
+        "token with x₁ ≈ x₂ (variance not ≫ ε) lands between the two points — raise ε to see.",
+        icon="💡",
+    )
 
 rh, mh = v.radius_hist, v.mean_hist
 marks = [(v.sqrt_d, f"√d = {v.sqrt_d:.4g}")] if c["norm"] in ("layernorm", "rmsnorm") else []
-hist = figures.histograms_figure([
-    {"title": "token length ‖y‖ (all tokens)", "hist": rh, "marks": marks, "xlabel": "‖y‖"},
-    {"title": "token mean (1/d)Σᵢ yᵢ (all tokens)", "hist": mh, "marks": [(0.0, "0")], "xlabel": "mean"},
-])
+hist = figures.histograms_figure(
+    [
+        {"title": "token length ‖y‖ (all tokens)", "hist": rh, "marks": marks, "xlabel": "‖y‖"},
+        {"title": "token mean (1/d)Σᵢ yᵢ (all tokens)", "hist": mh, "marks": [(0.0, "0")], "xlabel": "mean"},
+    ]
+)
 st.plotly_chart(hist, key="hs_hist", config={"displaylogo": False})
 st.caption(
     f"Exact histograms over all {v.n_tokens:,} output tokens, not read off the projection. "
     f"Length: min {rh.minimum:.6g}, max {rh.maximum:.6g}, mean {rh.mean:.6g}"
-    + (f" (√d = {v.sqrt_d:.6g}; with γ = 1 and β = 0 LayerNorm/RMSNorm put every token at √d, slightly "
-       "inside when ε is not small next to the token's variance)." if marks else ".")
+    + (
+        f" (√d = {v.sqrt_d:.6g}; with γ = 1 and β = 0 LayerNorm/RMSNorm put every token at √d, slightly "
+        "inside when ε is not small next to the token's variance)."
+        if marks
+        else "."
+    )
     + f" Mean component: min {mh.minimum:.3g}, max {mh.maximum:.3g}"
-    + (" (LayerNorm removes it: 0 up to float error, plus β)." if c["norm"] == "layernorm" else
-       " (RMSNorm keeps it: it rescales without centering)." if c["norm"] == "rmsnorm" else ".")
+    + (
+        " (LayerNorm removes it: 0 up to float error, plus β)."
+        if c["norm"] == "layernorm"
+        else " (RMSNorm keeps it: it rescales without centering)."
+        if c["norm"] == "rmsnorm"
+        else "."
+    )
 )
 
 formula, code = FORMULAS[c["norm"]]
@@ -140,11 +254,14 @@ st.subheader("Element by element: LayerNorm's S-curve and DyT")
 series = [("LayerNorm (no affine)", v.elementwise_ln, figures.PALETTE["orange"])]
 if c["norm"] in ("rmsnorm", "dyt"):
     series.append((f"{name} (with your γ, β)", v.elementwise_y, figures.PALETTE["blue"]))
-curves = [(f"tanh({v.ln_alpha:.3g}·x), best fit to LayerNorm", v.curve_x, v.curve_ln_fit, figures.PALETTE["vermillion"])]
+curves = [
+    (f"tanh({v.ln_alpha:.3g}·x), best fit to LayerNorm", v.curve_x, v.curve_ln_fit, figures.PALETTE["vermillion"])
+]
 if c["norm"] == "dyt":
     curves.append((f"tanh({c['alpha']:g}·x), your DyT α", v.curve_x, v.curve_dyt, figures.PALETTE["green"]))
-st.plotly_chart(figures.elementwise_figure(v.elementwise_x, series, curves), key="hs_elementwise",
-                config={"displaylogo": False})
+st.plotly_chart(
+    figures.elementwise_figure(v.elementwise_x, series, curves), key="hs_elementwise", config={"displaylogo": False}
+)
 st.caption(
     f"Each dot is one feature of one token: its input value against its LayerNorm output, for "
     f"{v.elementwise_x.size:,} values from whole tokens. Inside one token LayerNorm is a straight line "

@@ -23,8 +23,15 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEW = ".normviz-plot"
 
 
@@ -48,9 +55,22 @@ def _serve(script: str, log_path: Path):
     port = _free_port()
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            script,
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     log.close()  # the child keeps its own handle
     url = f"http://127.0.0.1:{port}"
@@ -107,7 +127,8 @@ def _press_and_wait_view(page, label: str, key: str = "ArrowRight") -> float:
     slider.press(key)
     page.wait_for_function(
         f"(old) => {{ const d = document.querySelector('{VIEW}'); return d && d.dataset.revision !== old; }}",
-        arg=before, timeout=60_000,
+        arg=before,
+        timeout=60_000,
     )
     return time.perf_counter() - t0
 

@@ -39,8 +39,14 @@ def _sphere_figure(at) -> dict:
 
 def _points(fig, scene: str) -> np.ndarray:
     """The token markers drawn in one scene, as (n, 3)."""
-    traces = [t for t in fig["data"] if t.get("scene", "scene") == scene and t.get("mode") == "markers"
-              and t.get("type") == "scatter3d" and "only possible output" not in str(t.get("hovertemplate"))]
+    traces = [
+        t
+        for t in fig["data"]
+        if t.get("scene", "scene") == scene
+        and t.get("mode") == "markers"
+        and t.get("type") == "scatter3d"
+        and "only possible output" not in str(t.get("hovertemplate"))
+    ]
     t = traces[0]
     return np.stack([t["x"], t["y"], t["z"]], axis=1).astype(np.float64)
 
@@ -161,6 +167,8 @@ def _option_value(widget, option):
     if getattr(widget, "type", "") == "slider":
         return option
     # select_slider options are their formatted strings; map back to the real value
-    values = {"Features d": [2, 3, 4, 8, 16, 32, 64, 128, 256, 512, 768, 1024],
-              "ε": [1e-12, 1e-8, 1e-5, 1e-3, 1e-2, 0.1, 1.0, 10.0]}[widget.label]
+    values = {
+        "Features d": [2, 3, 4, 8, 16, 32, 64, 128, 256, 512, 768, 1024],
+        "ε": [1e-12, 1e-8, 1e-5, 1e-3, 1e-2, 0.1, 1.0, 10.0],
+    }[widget.label]
     return values[list(widget.options).index(option)]
