@@ -5,6 +5,7 @@ Everything Streamlit-specific lives here or in pages/; normviz/ stays free of it
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import plotly
 import plotly.graph_objects as go
+from plotly.utils import PlotlyJSONEncoder
 import streamlit as st
 
 from normviz import device, inputs
@@ -133,7 +135,9 @@ def plotly_view(fig: go.Figure, *, key: str, revision: str = "", link_cameras: b
     1.67, even with ``key=`` and ``uirevision``); this updates the existing plot instead.
     """
     fig.update_layout(meta={"link_cameras": link_cameras})
-    _plotly_view(key=key, data={"figure": fig.to_json(), "revision": revision or key})
+    # compact JSON without plotly's "\u002f" escaping of every "/" in the base64 arrays (-20% bytes)
+    spec = json.dumps(fig.to_dict(), cls=PlotlyJSONEncoder, separators=(",", ":"))
+    _plotly_view(key=key, data={"figure": spec, "revision": revision or key})
 
 
 @st.cache_resource(max_entries=4, show_spinner="Drawing token vectors…")

@@ -77,13 +77,17 @@ def sphere_pair_figure(
         )
     if reference is not None:
         data += [t | {"scene": "scene2"} for t in _reference_traces(reference)]
-    axes = {
-        ax: {"title": {"text": label}, "gridcolor": _GRID, "zerolinecolor": _GRID, "backgroundcolor": _TRANSPARENT}
-        for ax, label in zip(("xaxis", "yaxis", "zaxis"), axis_labels, strict=True)
-    }
     layout = {
-        "scene": {"domain": {"x": [0.0, 0.47], "y": [0.0, 0.93]}, "aspectmode": "data", "camera": _CAMERA, **axes},
-        "scene2": {"domain": {"x": [0.49, 0.96], "y": [0.0, 0.93]}, "aspectmode": "data", "camera": _CAMERA, **axes},
+        "scene": {
+            "domain": {"x": [0.0, 0.47], "y": [0.0, 0.93]},
+            "camera": _CAMERA,
+            **_cube_axes(axis_labels, [before]),
+        },
+        "scene2": {
+            "domain": {"x": [0.49, 0.96], "y": [0.0, 0.93]},
+            "camera": _CAMERA,
+            **_cube_axes(axis_labels, [after, *_reference_points(reference)]),
+        },
         "annotations": [
             {
                 "text": t,
@@ -105,6 +109,30 @@ def sphere_pair_figure(
         "showlegend": False,
     }
     return go.Figure(data=data, layout=layout)
+
+
+def _cube_axes(labels, point_sets) -> dict:
+    """Equal ranges on all three axes (aspectmode "cube"), so a sphere looks round and a flat
+    set (LayerNorm's plane seen in the ones+PC basis, d = 2) stays visible instead of collapsing."""
+    half = max((float(np.abs(p).max()) for p in point_sets if p.size), default=1.0)
+    half = 1.08 * half if half > 0 else 1.0
+    axes = {
+        ax: {
+            "title": {"text": label},
+            "gridcolor": _GRID,
+            "zerolinecolor": _GRID,
+            "backgroundcolor": _TRANSPARENT,
+            "range": [-half, half],
+        }
+        for ax, label in zip(("xaxis", "yaxis", "zaxis"), labels, strict=True)
+    }
+    return {"aspectmode": "cube", **axes}
+
+
+def _reference_points(ref) -> list[np.ndarray]:
+    if ref is None:
+        return []
+    return [np.asarray(a) for a in (ref.curve, *(ref.mesh or ()), *(ref.plane or ())) if a is not None]
 
 
 def _reference_traces(ref) -> list[dict]:

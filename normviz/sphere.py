@@ -114,7 +114,7 @@ def compute(
         color=torch.log10(geometry.radii(x_shown).clamp_min(1e-12)).float().cpu().numpy(),
         basis=basis,
         kept_before=projection.kept_share(xt, basis),
-        kept_after=projection.kept_share(yt, basis),
+        kept_after=projection.kept_share(yt, basis, radii=rad),
         reference=_reference(norm, basis, weight=weight, bias=bias),
         radius_hist=geometry.histogram(rad, include=(sqrt_d,) if norm in ("layernorm", "rmsnorm") else ()),
         mean_hist=geometry.histogram(geometry.mean_component(yt), include=(0.0,)),

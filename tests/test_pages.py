@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -73,6 +74,10 @@ def test_default_view_is_layernorm_on_the_exact_circle(sphere_app):
     assert np.median(np.abs(r - math.sqrt(3))) < 1e-4
     np.testing.assert_allclose(after.sum(axis=1), 0.0, atol=1e-4)  # on the plane y1 + y2 + y3 = 0
     assert fig["layout"]["uirevision"]  # a constant uirevision keeps the camera
+    # points travel as base64 float32 arrays, never as lists of numbers
+    view = next(e for e in at.get("bidi_component") if e.proto.component_name == "normviz.plotly_view")
+    raw = json.loads(json.loads(view.proto.json)["figure"])
+    assert all(raw["data"][i]["x"]["dtype"] == "f4" and "bdata" in raw["data"][i]["x"] for i in (0, 1))
     # the input scene holds the same tokens before the norm: not on the circle
     before = _points(fig, "scene")
     assert before.shape == after.shape
