@@ -13,8 +13,8 @@ from typing import Any
 
 import plotly
 import plotly.graph_objects as go
-from plotly.utils import PlotlyJSONEncoder
 import streamlit as st
+from plotly.utils import PlotlyJSONEncoder
 
 from normviz import device, inputs
 
@@ -105,9 +105,17 @@ export default function (component) {
     parentElement.appendChild(root);
   }
   if (!data || !data.figure) return;
-  const spec = JSON.parse(data.figure);
+  if (root.__normvizLast === data.figure) {  // same figure as drawn: nothing to redo
+    root.dataset.revision = data.revision;
+    return;
+  }
+  root.__normvizLast = data.figure;
   const t0 = performance.now();
-  loadPlotly().then((Plotly) => {
+  root.dataset.receivedAt = String(t0);
+  const spec = JSON.parse(data.figure);
+  // secondary charts wait one task, so the 3D view (drawn first) is not held up behind them
+  const ready = data.defer ? loadPlotly().then((P) => new Promise((r) => setTimeout(() => r(P), 0))) : loadPlotly();
+  ready.then((Plotly) => {
     const colors = themeColors();
     const layout = spec.layout || {};
     layout.font = Object.assign({ color: colors.text }, layout.font || {});
@@ -117,6 +125,7 @@ export default function (component) {
       linkCameras(root);
       root.dataset.revision = data.revision;
       root.dataset.drawMs = String(Math.round(performance.now() - t0));
+      root.dataset.drawnAt = String(performance.now());
     });
   }).catch((err) => {
     root.textContent = "The 3D view could not be drawn: " + err.message;
@@ -128,16 +137,19 @@ export default function (component) {
 _plotly_view = st.components.v2.component("normviz.plotly_view", js=_JS, isolate_styles=False)
 
 
-def plotly_view(fig: go.Figure, *, key: str, revision: str = "", link_cameras: bool = True) -> None:
+def plotly_view(
+    fig: go.Figure, *, key: str, revision: str = "", link_cameras: bool = True, defer: bool = False
+) -> None:
     """Show ``fig`` through plotly.js ``Plotly.react``: updated in place, camera kept across reruns.
 
     ``st.plotly_chart`` rebuilds the WebGL scene on every rerun and resets the camera (Streamlit
     1.67, even with ``key=`` and ``uirevision``); this updates the existing plot instead.
+    ``defer``: draw after the page's other views (for charts below a main 3D view).
     """
     fig.update_layout(meta={"link_cameras": link_cameras})
     # compact JSON without plotly's "\u002f" escaping of every "/" in the base64 arrays (-20% bytes)
     spec = json.dumps(fig.to_dict(), cls=PlotlyJSONEncoder, separators=(",", ":"))
-    _plotly_view(key=key, data={"figure": spec, "revision": revision or key})
+    _plotly_view(key=key, data={"figure": spec, "revision": revision or key, "defer": defer})
 
 
 @st.cache_resource(max_entries=4, show_spinner="Drawing token vectors…")

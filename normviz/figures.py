@@ -310,20 +310,28 @@ def elementwise_figure(
     ``series``: ``(name, y, colour)`` with ``y`` the same length as ``x``;
     ``curves``: ``(name, cx, cy, colour)`` drawn as lines.
     """
-    fig = go.Figure()
-    for name, y, colour in series:
-        fig.add_trace(
-            go.Scattergl(x=x, y=y, mode="markers", name=name, marker={"size": 3, "color": colour, "opacity": 0.45})
-        )
-    for name, cx, cy, colour in curves:
-        fig.add_trace(go.Scatter(x=cx, y=cy, mode="lines", name=name, line={"color": colour, "width": 3}))
-    fig.update_layout(
-        height=height,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        xaxis={"title": {"text": xlabel}, "gridcolor": _GRID, "zerolinecolor": _GRID},
-        yaxis={"title": {"text": ylabel}, "gridcolor": _GRID, "zerolinecolor": _GRID},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        paper_bgcolor=_TRANSPARENT,
-        plot_bgcolor=_TRANSPARENT,
-    )
-    return fig
+    data = [
+        {
+            "type": "scattergl",
+            "x": x,
+            "y": y,
+            "mode": "markers",
+            "name": name,
+            "marker": {"size": 3, "color": colour, "opacity": 0.45},
+        }
+        for name, y, colour in series
+    ]
+    data += [
+        {"type": "scatter", "x": cx, "y": cy, "mode": "lines", "name": name, "line": {"color": colour, "width": 3}}
+        for name, cx, cy, colour in curves
+    ]
+    layout = {
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+        "xaxis": {"title": {"text": xlabel}, "gridcolor": _GRID, "zerolinecolor": _GRID},
+        "yaxis": {"title": {"text": ylabel}, "gridcolor": _GRID, "zerolinecolor": _GRID},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        "paper_bgcolor": _TRANSPARENT,
+        "plot_bgcolor": _TRANSPARENT,
+    }
+    return go.Figure(data=data, layout=layout)

@@ -191,7 +191,8 @@ fig = figures.sphere_pair_figure(
     ),
     reference=v.reference,
 )
-ui.plotly_view(fig, key="hs_view", revision=str(hash(tuple(c.items()))))
+revision = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
+ui.plotly_view(fig, key="hs_view", revision=revision)
 
 if v.basis.method == "exact":
     where = f"Exact coordinates (d = {d}): nothing is projected." + (" The third axis is unused." if d == 2 else "")
@@ -226,7 +227,7 @@ hist = figures.histograms_figure(
         {"title": "token mean (1/d)Σᵢ yᵢ (all tokens)", "hist": mh, "marks": [(0.0, "0")], "xlabel": "mean"},
     ]
 )
-st.plotly_chart(hist, key="hs_hist", config={"displaylogo": False})
+ui.plotly_view(hist, key="hs_hist", revision=revision, link_cameras=False, defer=True)
 st.caption(
     f"Exact histograms over all {v.n_tokens:,} output tokens, not read off the projection. "
     f"Length: min {rh.minimum:.6g}, max {rh.maximum:.6g}, mean {rh.mean:.6g}"
@@ -259,8 +260,12 @@ curves = [
 ]
 if c["norm"] == "dyt":
     curves.append((f"tanh({c['alpha']:g}·x), your DyT α", v.curve_x, v.curve_dyt, figures.PALETTE["green"]))
-st.plotly_chart(
-    figures.elementwise_figure(v.elementwise_x, series, curves), key="hs_elementwise", config={"displaylogo": False}
+ui.plotly_view(
+    figures.elementwise_figure(v.elementwise_x, series, curves),
+    key="hs_elementwise",
+    revision=revision,
+    link_cameras=False,
+    defer=True,
 )
 st.caption(
     f"Each dot is one feature of one token: its input value against its LayerNorm output, for "

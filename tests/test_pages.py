@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.figure_data import chart_figure, component_figure
+from tests.figure_data import component_figure
 
 TIMEOUT = 120
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -32,10 +32,15 @@ def _by_label(widgets, label):
     return found[0]
 
 
+def _views(at) -> list[dict]:
+    """Every figure the page drew through ui.plotly_view, in page order."""
+    return [component_figure(e) for e in at.get("bidi_component") if e.proto.component_name == "normviz.plotly_view"]
+
+
 def _sphere_figure(at) -> dict:
-    views = [e for e in at.get("bidi_component") if e.proto.component_name == "normviz.plotly_view"]
+    views = [f for f in _views(at) if "scene2" in f["layout"]]
     assert len(views) == 1
-    return component_figure(views[0])
+    return views[0]
 
 
 def _points(fig, scene: str) -> np.ndarray:
@@ -86,7 +91,7 @@ def test_default_view_is_layernorm_on_the_exact_circle(sphere_app):
 
 def test_radius_histogram_counts_every_token(sphere_app):
     at = sphere_app
-    hist = chart_figure(at.get("plotly_chart")[0])
+    hist = next(f for f in _views(at) if any(t["type"] == "bar" for t in f["data"]))
     tokens = _by_label(at.select_slider, "Tokens").value
     bars = [t for t in hist["data"] if t["type"] == "bar"]
     assert len(bars) == 2
