@@ -18,6 +18,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 import torch
 from sklearn.decomposition import PCA
 
@@ -120,19 +121,23 @@ def _top_components_within_hyperplane(t: torch.Tensor, k: int) -> tuple[np.ndarr
     n, d = t.shape
     if n < 2:
         return np.zeros((0, d)), (0.0,) * k
-    m = t.mean(dim=0, dtype=torch.float64)  # (d,)
+    m = t.mean(dim=0).double()  # (d,)
     gram = (t.T @ t).double()  # (d, d), float32 products like sklearn's covariance_eigh
     cov = (gram - n * torch.outer(m, m)) / (n - 1)  # (d, d)
     cov = cov - cov.mean(dim=0, keepdim=True)  # P C
     cov = cov - cov.mean(dim=1, keepdim=True)  # P C P
     cov = 0.5 * (cov + cov.T)
-    evals, evecs = torch.linalg.eigh(cov.cpu())  # ascending
-    evals = evals.clamp_min(0.0)
-    total = float(evals.sum())
-    top = torch.argsort(evals, descending=True)[:k]
-    keep = [int(i) for i in top if total > 0 and float(evals[i]) > 1e-12 * total]
-    comps = evecs[:, keep].T.numpy()  # (<=k, d)
-    ratio = tuple(float(evals[i]) / total for i in keep)
+    c = cov.cpu().numpy()
+    total = float(np.trace(c))  # the sum of all eigenvalues: the centered tokens' total variance
+    if total <= 1e-10 * float(gram.diagonal().sum()) / n:  # no spread beyond rounding: no direction
+        return np.zeros((0, d)), (0.0,) * k
+    k_fit = min(k, d)
+    # only the top k eigenpairs (LAPACK syevr): ~10x faster than a full eigh at d = 768
+    evals, evecs = scipy.linalg.eigh(c, subset_by_index=[d - k_fit, d - 1])  # ascending
+    evals, evecs = evals[::-1].clip(min=0.0), evecs[:, ::-1]
+    keep = [i for i in range(k_fit) if total > 0 and evals[i] > 1e-12 * total]
+    comps = evecs[:, keep].T  # (<=k, d)
+    ratio = tuple(min(1.0, float(evals[i]) / total) for i in keep)
     return comps, ratio + (0.0,) * (k - len(ratio))
 
 

@@ -197,8 +197,13 @@ ui.plotly_view(fig, key="hs_view", revision=revision)
 if v.basis.method == "exact":
     where = f"Exact coordinates (d = {d}): nothing is projected." + (" The third axis is unused." if d == 2 else "")
 else:
+    fitted = (
+        "the output tokens"
+        if v.n_tokens <= sphere.FIT_TOKENS
+        else f"a fixed sample of {sphere.FIT_TOKENS:,} output tokens"
+    )
     where = (
-        f"d = {d} projected onto three orthonormal axes fitted on the output tokens: "
+        f"d = {d} projected onto three orthonormal axes fitted on {fitted}: "
         + ", ".join(v.basis.labels)
         + ". Coordinates are exact dot products, so the origin is the "
         "origin and no point looks longer than it is; the rest of each vector is hidden."
