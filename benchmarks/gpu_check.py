@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from normviz import device, inputs, norms, sphere  # noqa: E402
+from normviz import device, inputs, norms, sphere
 
 TOL = 1e-4  # float32 on the GPU against float64 on the CPU, outputs of size ~1
 
@@ -56,31 +56,44 @@ def main() -> int:
         for m in (None, mask):
             kw = {"groups": 8, "eps": 1e-5, "weight": gamma, "bias": beta}
             ref = norms.apply(name, x.double(), mask=m, **{**kw, "weight": gamma.double(), "bias": beta.double()})
-            got = norms.apply(name, x.to(dev), mask=None if m is None else m.to(dev),
-                              **{**kw, "weight": gamma.to(dev), "bias": beta.to(dev)})
+            got = norms.apply(
+                name,
+                x.to(dev),
+                mask=None if m is None else m.to(dev),
+                **{**kw, "weight": gamma.to(dev), "bias": beta.to(dev)},
+            )
             assert got.device.type == "cuda" and got.dtype == torch.float32
             err = float((got.cpu().double() - ref).abs().max())
             ok = err < TOL
             failures += not ok
-            print(f"{name:>12} mask={'yes' if m is not None else 'no ':3} max |cuda - cpu float64| = {err:.2e} "
-                  f"{'ok' if ok else 'FAIL'}")
+            print(
+                f"{name:>12} mask={'yes' if m is not None else 'no ':3} max |cuda - cpu float64| = {err:.2e} "
+                f"{'ok' if ok else 'FAIL'}"
+            )
 
     n, d = 65_536, 768
     x_cpu = inputs.sample("heavy_tailed", batch=1, tokens=n, dim=d, seed=0)
     x_gpu = x_cpu.to(dev)
     v_gpu = sphere.compute(x_gpu, "layernorm")
     v_cpu = sphere.compute(x_cpu, "layernorm")
-    same = (abs(v_gpu.radius_hist.mean - v_cpu.radius_hist.mean) < 1e-4
-            and abs(v_gpu.radius_hist.mean - math.sqrt(d)) < 1e-2 and v_gpu.n_tokens == n)
+    same = (
+        abs(v_gpu.radius_hist.mean - v_cpu.radius_hist.mean) < 1e-4
+        and abs(v_gpu.radius_hist.mean - math.sqrt(d)) < 1e-2
+        and v_gpu.n_tokens == n
+    )
     failures += not same
-    print(f"sphere.compute on cuda: mean radius {v_gpu.radius_hist.mean:.6f} (cpu {v_cpu.radius_hist.mean:.6f}, "
-          f"sqrt(d) = {math.sqrt(d):.6f}) {'ok' if same else 'FAIL'}")
+    print(
+        f"sphere.compute on cuda: mean radius {v_gpu.radius_hist.mean:.6f} (cpu {v_cpu.radius_hist.mean:.6f}, "
+        f"sqrt(d) = {math.sqrt(d):.6f}) {'ok' if same else 'FAIL'}"
+    )
 
     t_gpu = _median_time(lambda: sphere.compute(x_gpu, "layernorm"), 5)
     t_cpu = _median_time(lambda: sphere.compute(x_cpu, "layernorm"), 3)
     t_ln_gpu = _median_time(lambda: torch.nn.functional.layer_norm(x_gpu, (d,)), 20)
-    print(f"sphere.compute 65,536 x 768: cuda {t_gpu * 1e3:.0f} ms | cpu ({torch.get_num_threads()} threads) "
-          f"{t_cpu * 1e3:.0f} ms | speed-up {t_cpu / t_gpu:.1f}x | F.layer_norm alone on cuda {t_ln_gpu * 1e3:.2f} ms")
+    print(
+        f"sphere.compute 65,536 x 768: cuda {t_gpu * 1e3:.0f} ms | cpu ({torch.get_num_threads()} threads) "
+        f"{t_cpu * 1e3:.0f} ms | speed-up {t_cpu / t_gpu:.1f}x | F.layer_norm alone on cuda {t_ln_gpu * 1e3:.2f} ms"
+    )
     print("ALL OK" if failures == 0 else f"{failures} FAILURES")
     return 1 if failures else 0
 
