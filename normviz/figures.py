@@ -289,7 +289,7 @@ def histograms_figure(panels: list[dict], *, height: int = 280) -> go.Figure:
         "annotations": annotations,
         "height": height,
         "bargap": 0.05,
-        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
         "paper_bgcolor": _TRANSPARENT,
         "plot_bgcolor": _TRANSPARENT,
     }
@@ -327,7 +327,7 @@ def elementwise_figure(
     ]
     layout = {
         "height": height,
-        "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
         "xaxis": {"title": {"text": xlabel}, "gridcolor": _GRID, "zerolinecolor": _GRID},
         "yaxis": {"title": {"text": ylabel}, "gridcolor": _GRID, "zerolinecolor": _GRID},
         "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},

@@ -209,10 +209,18 @@ else:
         "origin and no point looks longer than it is; the rest of each vector is hidden."
     )
 ref = f" Drawn in vermillion: {v.reference.description}." if v.reference is not None else ""
+if c["norm"] == "dyt":
+    ref += (
+        " DyT takes no statistics: each coordinate is squashed into (−1, 1) by tanh(αx) (times γ, plus β), "
+        "so outputs fill the inside of a cube instead of lying on a sphere; big coordinates saturate, "
+        "small ones pass through almost linearly (times α)."
+    )
+elif c["norm"] == "identity":
+    ref += " No normalization: the output is the input, for comparison."
 st.caption(
     f"{v.n_shown:,} of {v.n_tokens:,} tokens drawn (a fixed random sample), coloured by the input "
-    f"length log₁₀‖x‖, so you can see LayerNorm/RMSNorm send short and long tokens to the same "
-    f"radius. {where}{ref}"
+    "length log₁₀‖x‖ (LayerNorm and RMSNorm send short and long tokens to the same radius). "
+    f"{where}{ref}"
 )
 
 if c["norm"] == "layernorm" and d == 2:
@@ -221,7 +229,7 @@ if c["norm"] == "layernorm" and d == 2:
         "leaves only (1, −1) and (−1, 1). Every LayerNorm output is one of these two points "
         "(times γ, plus β): LayerNorm at d = 2 keeps one bit, the sign of x₁ − x₂. Only ε blurs it: a "
         "token with x₁ ≈ x₂ (variance not ≫ ε) lands between the two points — raise ε to see.",
-        icon="💡",
+        icon=":material/lightbulb:",
     )
 
 rh, mh = v.radius_hist, v.mean_hist
