@@ -15,5 +15,6 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+ui.mark_app_ran()
 ui.sidebar()
 page.run()

@@ -37,20 +37,35 @@ ensure_plotly_js()
 
 
 def _leave_pages_directory_mode() -> None:
-    """Make a first visit straight to a page URL run app.py's st.navigation, not the page alone.
+    """Make Streamlit run app.py's st.navigation for every visit, never a page file on its own.
 
     Streamlit runs a ``pages/`` directory the old (v1) way until some run has called
-    st.navigation; a fresh server whose first visitor opens /hypersphere would otherwise show
-    the page without app.py (no sidebar, file names as page titles).
+    st.navigation: a fresh server whose first visitor opens /hypersphere would show that page
+    without app.py (no sidebar, file names as page titles). Switching it off here, when the
+    first script imports this module, leaves only that first run to repair (``require_app``).
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    PagesManager.uses_pages_directory = False
 
 
 _leave_pages_directory_mode()
+
+_APP_RAN = "_normviz_app_ran"
+
+
+def mark_app_ran() -> None:
+    """Called by app.py before it runs the page."""
+    st.session_state[_APP_RAN] = True
+
+
+def require_app() -> None:
+    """Called first by every page: if app.py did not run (the first visit to a fresh server was
+    a page URL), run again; app.py's navigation then shows this same page."""
+    if not st.session_state.get(_APP_RAN):
+        st.session_state[_APP_RAN] = True  # at most one extra run
+        st.rerun()
+
 
 # The browser part: draws with Plotly.react into the same <div> on every rerun, so the WebGL
 # scene is updated in place and the camera (layout.uirevision) stays where the user left it.

@@ -2,6 +2,10 @@
 
 import streamlit as st
 
+import ui
+
+ui.require_app()
+
 st.title("normviz — see what normalization does")
 st.markdown(
     """

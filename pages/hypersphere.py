@@ -5,6 +5,8 @@ import streamlit as st
 import ui
 from normviz import figures, inputs, sphere
 
+ui.require_app()
+
 NORM_LABELS = {
     "layernorm": "LayerNorm",
     "rmsnorm": "RMSNorm",
