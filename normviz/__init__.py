@@ -3,6 +3,6 @@
 The library never imports Streamlit: pages call these modules and draw what they return.
 """
 
-from normviz import device, figures, geometry, inputs, norms, projection, sphere
+from normviz import batch, device, figures, geometry, inputs, norms, projection, running, sphere
 
-__all__ = ["device", "figures", "geometry", "inputs", "norms", "projection", "sphere"]
+__all__ = ["batch", "device", "figures", "geometry", "inputs", "norms", "projection", "running", "sphere"]
