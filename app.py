@@ -12,6 +12,7 @@ st.set_page_config(page_title="normviz", page_icon="assets/icon.svg", layout="wi
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/hypersphere.py", title="Hypersphere", icon=":material/language:", url_path="hypersphere"),
+    st.Page("pages/batch.py", title="Batch", icon=":material/grain:", url_path="batch"),
 ]
 
 page = st.navigation(PAGES)

@@ -173,13 +173,19 @@ def sample(kind: str, batch: int, tokens: int, dim: int, seed: int):
     return inputs.sample(kind, batch=batch, tokens=tokens, dim=dim, seed=seed).to(device.device())
 
 
-def guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call a normviz function; a ValueError becomes st.error with its fix, and the page stops here."""
+def guarded(fn: Callable[..., Any], *args: Any, stop: bool = True, **kwargs: Any) -> Any:
+    """Call a normviz function; a ValueError becomes st.error with its fix, never a traceback.
+
+    ``stop=True`` ends the page run there (the rest depends on the result); ``stop=False``
+    returns None so the page can skip just that section and keep the others.
+    """
     try:
         return fn(*args, **kwargs)
     except ValueError as err:
-        st.error(str(err), icon="⚠️")
-        st.stop()
+        st.error(str(err), icon=":material/error:")
+        if stop:
+            st.stop()
+        return None
 
 
 def sidebar() -> None:

@@ -32,6 +32,7 @@ st.markdown(
     "mean), then scale it to length √d (Brody et al. 2023). That is why its outputs lie on a sphere."
 )
 st.page_link("pages/hypersphere.py", label="Hypersphere: LayerNorm, RMSNorm and DyT in 3D", icon=":material/language:")
+st.page_link("pages/batch.py", label="Batch: BatchNorm couples a token to its batch-mates", icon=":material/grain:")
 st.caption(
     "Every number in the app comes from torch's own operations on all tokens; 3D views draw a "
     "fixed sample of at most a few thousand points and say what their projection keeps."

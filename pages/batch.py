@@ -1,0 +1,211 @@
+"""Batch: how BatchNorm couples a token to its batch-mates, and what batch size does to it."""
+
+import streamlit as st
+
+import ui
+from normviz import batch_view, figures_lines, inputs
+
+ui.require_app()
+
+KIND_LABELS = {
+    "gaussian": "Isotropic Gaussian (image-like)",
+    "shifted": "Shifted mean",
+    "anisotropic": "Anisotropic scales",
+    "outliers": "Massive outlier features",
+    "heavy_tailed": "Heavy-tailed (Student-t, NLP-like)",
+    "lognormal_scale": "Per-token lognormal scale",
+    "clustered": "Clustered (token types)",
+    "low_rank": "Low-rank",
+}
+BATCH_SIZES = [2, 4, 8, 16, 32, 64, 128, 256, 512]
+SWEEP = BATCH_SIZES  # the spread, statistics and train/eval charts sweep every B
+MOMENTA = {"0.01": 0.01, "0.1 (torch default)": 0.1, "0.5": 0.5, "None (cumulative average)": None}
+
+
+def controls_ui() -> dict:
+    cols = st.columns(5)
+    kind = cols[0].selectbox(
+        "Input distribution", inputs.KINDS, format_func=KIND_LABELS.get, key="bt_kind",
+        help="Where the other tokens of each batch (and the probe token) come from.",
+    )  # fmt: skip
+    b = cols[1].select_slider(
+        "Batch size B", BATCH_SIZES, value=4, key="bt_batch",
+        help="Sequences per batch (log scale). The 3D cloud uses this B; the spread chart sweeps all of them.",
+    )  # fmt: skip
+    t = cols[2].select_slider(
+        "Tokens per sequence T", [1, 2, 4, 8, 16], value=8, key="bt_tokens",
+        help="BatchNorm pools every token of every sequence: B·T values per feature.",
+    )  # fmt: skip
+    d = cols[3].select_slider("Features d", [3, 16, 64], value=64, key="bt_dim", help="d = 3 is drawn exactly.")
+    k = cols[4].select_slider(
+        "Batches K", [20, 50, 100], value=100, key="bt_batches",
+        help="How many independent batches the probe token is put into.",
+    )  # fmt: skip
+    return {"kind": kind, "batch_size": b, "tokens": t, "dim": d, "batches": k}
+
+
+@st.cache_data(max_entries=64, show_spinner="Normalizing the probe in every batch…")
+def cached_cloud(kind, batch_size, tokens, dim, batches):
+    return batch_view.cloud(kind, batch_size=batch_size, tokens=tokens, dim=dim, batches=batches)
+
+
+@st.cache_data(max_entries=32, show_spinner="BatchNorm in K batches at every B = 2 … 512…")
+def cached_sweep(kind, tokens, dim, batches):
+    return batch_view.spread_sweep(kind, batch_sizes=SWEEP, tokens=tokens, dim=dim, batches=batches)
+
+
+@st.cache_data(max_entries=16, show_spinner="Comparing batch statistics with the population…")
+def cached_population(tokens, dim, batches):
+    kinds = [
+        ("Gaussian (image-like)", "gaussian", False),
+        ("Student-t, padded variable lengths (NLP-like)", "heavy_tailed", True),
+    ]
+    # at most 50 batches here: the Student-t draws dominate (about 4 s at K = 100, 2 s at 50)
+    return batch_view.population(kinds, batch_sizes=SWEEP, tokens=tokens, dim=dim, batches=min(batches, 50))
+
+
+@st.cache_data(max_entries=32, show_spinner="Training nn.BatchNorm1d's running statistics…")
+def cached_train_eval(kind, tokens, dim, steps, momentum, r_max, d_max):
+    return batch_view.train_eval(
+        kind, batch_sizes=SWEEP, tokens=tokens, dim=dim, steps=steps, momentum=momentum, r_max=r_max, d_max=d_max
+    )
+
+
+@st.cache_data(max_entries=32, show_spinner="Padding…")
+def cached_padding(kind, batch_size, tokens, dim):
+    return batch_view.padding(kind, batch_size=batch_size, tokens=tokens, dim=dim)
+
+
+st.title("Batch coupling")
+st.markdown(
+    "BatchNorm standardizes each feature over **all B·T tokens of the batch**, "
+    "so one token's output depends on who else is in its batch. Put the same token into many "
+    "random batches and its LayerNorm output is one point; its BatchNorm output is a cloud that "
+    "shrinks like 1/√B."
+)
+st.latex(r"\mathrm{BN}(x)_j = \frac{x_j - \mu_j^{\mathcal B}}{\sqrt{\sigma_j^{2,\mathcal B} + \varepsilon}},\quad"
+         r"\mu_j^{\mathcal B} = \tfrac{1}{BT}\sum_{b,t} x_{btj}")  # fmt: skip
+st.code("y = F.batch_norm(x.reshape(-1, d), None, None, training=True)  # x: (B, T, d)", language="python")
+
+
+def cloud_section(c: dict, rev: str) -> None:
+    st.subheader("One token, many batches")
+    cl = ui.guarded(cached_cloud, c["kind"], c["batch_size"], c["tokens"], c["dim"], c["batches"], stop=False)
+    if cl is None:
+        return
+    ui.plotly_view(
+        figures_lines.cloud_figure(cl.points, cl.layernorm, axis_labels=cl.labels), key="bt_cloud", revision=rev
+    )
+    axes = (
+        "exact coordinates"
+        if c["dim"] == 3
+        else f"the top 3 principal components of the cloud (they keep {cl.kept:.0%} of Σ‖y‖²)"
+    )
+    st.caption(
+        f"The same probe token normalized inside {c['batches']} random batches of B = {c['batch_size']} sequences × "
+        f"T = {c['tokens']} tokens: each blue dot is its BatchNorm output in one batch; the diamond is its "
+        f"LayerNorm output, the same in every batch. Axes: {axes}. RMS spread of the cloud over all {c['dim']} "
+        f"features: {cl.rms_spread:.3f}."
+    )
+
+
+def sweep_section(c: dict, rev: str) -> None:
+    sw = ui.guarded(cached_sweep, c["kind"], c["tokens"], c["dim"], c["batches"], stop=False)
+    if sw is None:
+        return
+    fig = figures_lines.lines_figure(
+        sw.batch_sizes, sw.series, reference=("c/√B", sw.reference), xlabel="batch size B (sequences)",
+        ylabel="RMS spread of the probe's output", log_x=True, log_y=True,
+    )  # fmt: skip
+    ui.plotly_view(fig, key="bt_sweep", revision=rev, link_cameras=False, defer=True)
+    st.caption(
+        f"Measured at every B (not a formula): the spread of the probe's BatchNorm output over {c['batches']} "
+        f"batches. Fitted log–log slope {sw.slope:.3f}; the dashed line has slope −1/2, because batch means and "
+        "variances are averages of B·T tokens. LayerNorm's spread is exactly 0 at every B."
+    )
+
+
+def population_section(c: dict, rev: str) -> None:
+    st.subheader("Batch statistics against the population")
+    pop = ui.guarded(cached_population, c["tokens"], c["dim"], c["batches"], stop=False)
+    if pop is None:
+        return
+    fig = figures_lines.lines_figure(
+        pop.batch_sizes, pop.series, xlabel="batch size B (sequences)", ylabel="RMS error, in population units",
+        log_x=True, log_y=True,
+    )  # fmt: skip
+    ui.plotly_view(fig, key="bt_population", revision=rev, link_cameras=False, defer=True)
+    st.caption(
+        "How far each batch's per-feature mean (solid, in population standard deviations) and variance (dotted, "
+        "relative to the population variance) are from the population values, taken from 65,536 further tokens. "
+        "NLP-like features — heavy tails and padded sequences of varying length (pads masked out, so fewer real "
+        "tokens) — give batch variances that fluctuate far more than image-like Gaussian features (Shen et al. "
+        "2020, PowerNorm): one reason transformers use LayerNorm. (The massive-outlier input scales whole "
+        "features, so in these scale-free units it looks like the Gaussian.)"
+    )
+
+
+def train_eval_section(c: dict, rev: str) -> None:
+    st.subheader("Train mode against eval mode")
+    cols = st.columns(4)
+    label = cols[0].selectbox(
+        "Momentum", list(MOMENTA), index=1, key="bt_momentum",
+        help="nn.BatchNorm1d: running = (1 − m)·running + m·batch statistic; None averages all batches equally.",
+    )  # fmt: skip
+    steps = cols[1].select_slider(
+        "Training steps", [10, 50, 100, 300], value=100, key="bt_steps", help="Batches seen before evaluation."
+    )
+    r_max = cols[2].slider(
+        "Batch Renorm r_max", 1.0, 5.0, 3.0, 0.1, key="bt_rmax",
+        help="Clip on σ_B/σ. r_max = 1 and d_max = 0 is plain BatchNorm.",
+    )  # fmt: skip
+    d_max = cols[3].slider(
+        "Batch Renorm d_max", 0.0, 5.0, 5.0, 0.1, key="bt_dmax",
+        help="Clip on (μ_B − μ)/σ. Loose clips make training use the running statistics.",
+    )  # fmt: skip
+    momentum = MOMENTA[label]
+    te = ui.guarded(cached_train_eval, c["kind"], c["tokens"], c["dim"], steps, momentum, r_max, d_max, stop=False)
+    if te is None:
+        return
+    fig = figures_lines.lines_figure(
+        te.batch_sizes, te.series, xlabel="batch size B (sequences)", ylabel="‖train output − eval output‖",
+        log_x=True,
+    )  # fmt: skip
+    ui.plotly_view(fig, key="bt_train_eval", revision=f"{rev}-{steps}-{momentum}-{r_max}-{d_max}",
+                   link_cameras=False, defer=True)  # fmt: skip
+    if len(te.batch_sizes) < len(SWEEP):
+        st.caption(f"B above {int(te.batch_sizes[-1])} left out: {steps} steps of them would pass the memory cap.")
+    st.caption(
+        "torch's own nn.BatchNorm1d is trained for the chosen steps (its buffers: biased variance in the "
+        "forward pass, unbiased in running_var); then one token in a fresh batch is normalized with the batch's "
+        "statistics (train) and with the running ones (eval). The gap grows as B shrinks. Batch Renormalization "
+        "(Ioffe 2017) corrects the batch statistics by r = clip(σ_B/σ, 1/r_max, r_max) and "
+        "d = clip((μ_B − μ)/σ, −d_max, d_max), which closes the gap when the clips are loose."
+    )
+
+
+def padding_section(c: dict, rev: str) -> None:
+    st.subheader("Padding")
+    res = ui.guarded(cached_padding, c["kind"], c["batch_size"], c["tokens"], c["dim"], stop=False)
+    if res is None:
+        return
+    share, shift = res
+    fig = figures_lines.lines_figure(
+        share, {"batch mean with pads counted − masked mean": shift}, xlabel="share of padded positions",
+        ylabel="shift, in standard deviations",
+    )  # fmt: skip
+    ui.plotly_view(fig, key="bt_padding", revision=rev, link_cameras=False, defer=True)
+    st.caption(
+        "Sequences of different lengths padded with zeros to a common T: if the pads are counted, the batch mean "
+        "becomes (1 − s)·μ + s·0 for a pad share s; with a mask the statistics use real tokens only (the "
+        "library's norms.apply(..., mask=...) does this). Try the shifted-mean input, whose mean is far from 0."
+    )
+
+
+c = controls_ui()
+rev = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
+cloud_section(c, rev)
+sweep_section(c, rev)
+population_section(c, rev)
+train_eval_section(c, rev)
+padding_section(c, rev)
