@@ -140,7 +140,7 @@ def _camera(page, scene="scene"):
 
 
 # "hypersphere" first: a fresh server whose first visitor opens a page URL still runs app.py
-@pytest.mark.parametrize("path", ["hypersphere", ""])
+@pytest.mark.parametrize("path", ["hypersphere", "", "batch"])
 def test_every_page_loads_without_an_exception(page, app_url, path):
     page.goto(f"{app_url}/{path}")
     _wait_idle(page)
@@ -230,4 +230,29 @@ def test_latency_slider_to_3d_view_against_text_only_rerun(page, app_url, text_o
             f"median {view * 1000:.0f} ms ({view / text:.2f}x, target <= 2x); at 65,536 x 768 median "
             f"{big_median * 1000:.0f} ms (target <= 1500 ms)"
         )
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_batch_page_cloud_renders_updates_with_b_and_keeps_the_camera(page, app_url):
+    page.set_viewport_size({"width": 1400, "height": 1100})
+    page.goto(f"{app_url}/batch")
+    page.wait_for_function(f"() => document.querySelector('{VIEW}')?.dataset.revision", timeout=120_000)
+    _wait_idle(page)
+    assert page.evaluate(f"() => !!document.querySelector('{VIEW}')._fullLayout.scene._scene.glplot")
+    assert "WebGL is not supported" not in page.content()
+    box = page.locator(VIEW).first.bounding_box()
+    x0, y0 = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(x0 + 15 * i, y0 + 4 * i)
+    page.mouse.up()
+    page.wait_for_timeout(300)
+    turned = _camera(page)
+    spread_before = page.evaluate(f"() => Array.from(document.querySelector('{VIEW}')._fullData[0].x)")
+    _press_and_wait_view(page, "Batch size B")
+    _wait_idle(page)
+    spread_after = page.evaluate(f"() => Array.from(document.querySelector('{VIEW}')._fullData[0].x)")
+    assert spread_after != pytest.approx(spread_before), "the cloud did not change with B"
+    assert _camera(page) == pytest.approx(turned, abs=1e-6), "the camera was reset by the rerun"
     assert page.locator("[data-testid='stException']").count() == 0
