@@ -209,3 +209,13 @@ sweep_section(c, rev)
 population_section(c, rev)
 train_eval_section(c, rev)
 padding_section(c, rev)
+
+with st.expander("Edge cases: one token, constant features, ε"):
+    st.markdown(
+        "- **B·T = 1**: a batch of one token has variance 0 in every feature, so its output would be 0 "
+        "whatever the token is; torch refuses in training mode (*Expected more than 1 value per channel when "
+        "training*), and so does `normviz.norms.apply` with a message. The B slider starts at 2 for this reason.\n"
+        "- **A constant feature** (the same value in every token of the batch): variance 0, so the output is "
+        "(x − μ)/√ε = 0 for every token; ε is what keeps it finite.\n"
+        "- **ε** (1e-5 here, torch's default) matters only when a feature's batch variance is comparable to it."
+    )
