@@ -133,6 +133,19 @@ def _press_and_wait_view(page, label: str, key: str = "ArrowRight") -> float:
     return time.perf_counter() - t0
 
 
+def _turn_camera(page, at_x: float) -> dict:
+    """Drag across the first view at ``at_x`` of its width, as a user turns a 3D scene; the new eye."""
+    box = page.locator(VIEW).first.bounding_box()
+    x0, y0 = box["x"] + box["width"] * at_x, box["y"] + box["height"] * 0.5
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(x0 + 12 * i, y0 + 5 * i)
+    page.mouse.up()
+    page.wait_for_timeout(300)
+    return _camera(page)
+
+
 def _camera(page, scene="scene"):
     return page.evaluate(
         f"() => JSON.parse(JSON.stringify(document.querySelector('{VIEW}')._fullLayout.{scene}.camera.eye))"
@@ -164,17 +177,8 @@ def test_3d_view_renders_through_webgl(page, app_url):
 
 def test_keyboard_slider_updates_view_and_keeps_the_camera(page, app_url):
     _open_sphere(page, app_url)
-    box = page.locator(f"{VIEW} .gl-container").first.bounding_box() or page.locator(VIEW).bounding_box()
     start = _camera(page)
-    # turn the left scene with the mouse, as a user would
-    x0, y0 = box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    for i in range(1, 11):
-        page.mouse.move(x0 + 12 * i, y0 + 5 * i)
-    page.mouse.up()
-    page.wait_for_timeout(300)
-    turned = _camera(page)
+    turned = _turn_camera(page, 0.25)  # the left scene
     assert turned != start, "the drag did not turn the camera"
     assert _camera(page, "scene2") == pytest.approx(turned, abs=1e-6)  # the two scenes turn together
 
@@ -240,15 +244,7 @@ def test_batch_page_cloud_renders_updates_with_b_and_keeps_the_camera(page, app_
     _wait_idle(page)
     assert page.evaluate(f"() => !!document.querySelector('{VIEW}')._fullLayout.scene._scene.glplot")
     assert "WebGL is not supported" not in page.content()
-    box = page.locator(VIEW).first.bounding_box()
-    x0, y0 = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    for i in range(1, 11):
-        page.mouse.move(x0 + 15 * i, y0 + 4 * i)
-    page.mouse.up()
-    page.wait_for_timeout(300)
-    turned = _camera(page)
+    turned = _turn_camera(page, 0.5)
     spread_before = page.evaluate(f"() => Array.from(document.querySelector('{VIEW}')._fullData[0].x)")
     _press_and_wait_view(page, "Batch size B")
     _wait_idle(page)
