@@ -86,6 +86,10 @@ function loadPlotly() {
   return window.__normvizPlotly;
 }
 
+function nextFrame(value) {
+  return new Promise((r) => requestAnimationFrame(() => setTimeout(() => r(value), 0)));
+}
+
 function themeColors() {
   const app = document.querySelector(".stApp") || document.body;
   const bg = getComputedStyle(app).backgroundColor || "rgb(255,255,255)";
@@ -129,8 +133,12 @@ export default function (component) {
   root.dataset.receivedAt = String(t0);
   const spec = JSON.parse(data.figure);
   // secondary charts wait one task, so the 3D view (drawn first) is not held up behind them
-  const ready = data.defer ? loadPlotly().then((P) => new Promise((r) => setTimeout(() => r(P), 0))) : loadPlotly();
-  ready.then((Plotly) => {
+  // (they wait for the main view's latest draw, then for the next frame)
+  const main = window.__normvizMainDraw || Promise.resolve();
+  const ready = data.defer
+    ? loadPlotly().then((P) => main.then(() => nextFrame(P)))
+    : loadPlotly();
+  const drawn = ready.then((Plotly) => {
     const colors = themeColors();
     const layout = spec.layout || {};
     layout.font = Object.assign({ color: colors.text }, layout.font || {});
@@ -146,6 +154,7 @@ export default function (component) {
     root.textContent = "The 3D view could not be drawn: " + err.message;
     root.dataset.error = String(err.message);
   });
+  if (!data.defer) window.__normvizMainDraw = drawn.catch(() => {});
 }
 """
 
