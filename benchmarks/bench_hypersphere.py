@@ -10,7 +10,7 @@ What it measures, at batch=1, tokens=N (8,192 and 65,536), d=768, for the "gauss
 "heavy_tailed" inputs, with the page's default controls and norm="layernorm":
 
 * pipeline: exactly what pages/hypersphere.py does on a rerun, without Streamlit:
-  inputs.sample -> sphere.compute(x, "layernorm") -> figures.sphere_pair_figure ->
+  inputs.sample -> sphere.compute(x, "layernorm") -> figures.sphere_view_figure ->
   fig.to_json() (what ui.plotly_view sends), plus figures.histograms_figure and
   figures.elementwise_figure serialized the way st.plotly_chart does
   (plotly.io.to_json(fig.to_dict(), validate=False)).
@@ -94,20 +94,7 @@ def page_pipeline(kind: str, tokens: int) -> tuple[dict[str, float], dict]:
         seed=c["seed"],
     )
     t2 = now()
-    kept = "exact coordinates" if v.basis.method == "exact" else f"axes keep {v.kept_before:.0%} of Σ‖x‖²"
-    fig = figures.sphere_pair_figure(
-        v.before,
-        v.after,
-        color=v.color,
-        color_label="log₁₀ ‖x‖",
-        axis_labels=v.basis.labels,
-        titles=(
-            f"input x ({kept})",
-            f"output {NORM_LABEL}(x)"
-            + ("" if v.basis.method == "exact" else f" (axes keep {v.kept_after:.0%} of Σ‖y‖²)"),
-        ),
-        reference=v.reference,
-    )
+    fig = figures.sphere_view_figure(v, NORM_LABEL)
     t3 = now()
     fig.update_layout(meta={"link_cameras": True})  # ui.plotly_view
     fig_json = fig.to_json()

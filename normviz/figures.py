@@ -9,7 +9,14 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-__all__ = ["PALETTE", "UIREVISION", "elementwise_figure", "histograms_figure", "sphere_pair_figure"]
+__all__ = [
+    "PALETTE",
+    "UIREVISION",
+    "elementwise_figure",
+    "histograms_figure",
+    "sphere_pair_figure",
+    "sphere_view_figure",
+]
 
 # Okabe-Ito: readable for the common colour-vision deficiencies, on light and dark backgrounds.
 PALETTE = {
@@ -109,6 +116,22 @@ def sphere_pair_figure(
         "showlegend": False,
     }
     return go.Figure(data=data, layout=layout)
+
+
+def sphere_view_figure(view, norm_label: str) -> go.Figure:
+    """The Hypersphere page's before/after figure for a ``sphere.SphereView``: titles say what the axes keep."""
+    exact = view.basis.method == "exact"
+    kept_in = "exact coordinates" if exact else f"axes keep {view.kept_before:.0%} of Σ‖x‖²"
+    kept_out = "" if exact else f" (axes keep {view.kept_after:.0%} of Σ‖y‖²)"
+    return sphere_pair_figure(
+        view.before,
+        view.after,
+        color=view.color,
+        color_label="log₁₀ ‖x‖",
+        axis_labels=view.basis.labels,
+        titles=(f"input x ({kept_in})", f"output {norm_label}(x){kept_out}"),
+        reference=view.reference,
+    )
 
 
 def _cube_axes(labels, point_sets) -> dict:

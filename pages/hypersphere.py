@@ -180,19 +180,7 @@ v = ui.guarded(compute_view, **c)
 name = NORM_LABELS[c["norm"]]
 d = c["dim"]
 
-kept = "exact coordinates" if v.basis.method == "exact" else f"axes keep {v.kept_before:.0%} of Σ‖x‖²"
-fig = figures.sphere_pair_figure(
-    v.before,
-    v.after,
-    color=v.color,
-    color_label="log₁₀ ‖x‖",
-    axis_labels=v.basis.labels,
-    titles=(
-        f"input x ({kept})",
-        f"output {name}(x)" + ("" if v.basis.method == "exact" else f" (axes keep {v.kept_after:.0%} of Σ‖y‖²)"),
-    ),
-    reference=v.reference,
-)
+fig = figures.sphere_view_figure(v, name)
 revision = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
 ui.plotly_view(fig, key="hs_view", revision=revision)
 
