@@ -1,0 +1,35 @@
+"""Shared fixtures. The browser ones launch Debian's chromium and serve the app on a free port."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.browser import CHROMIUM, FLAGS, serve
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright launches Debian's chromium (no Playwright browser download works here)."""
+    if CHROMIUM is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but no chromium on PATH: the browser tests prove the 3D view works.")
+        pytest.skip("no chromium on PATH (apt-get install -y chromium); browser tests need a real browser")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": FLAGS}
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    proc, url = serve("app.py", tmp_path_factory.mktemp("app") / "streamlit.log")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def text_only_url(tmp_path_factory):
+    proc, url = serve("tests/apps/text_only.py", tmp_path_factory.mktemp("text") / "streamlit.log")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
