@@ -13,6 +13,10 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/hypersphere.py", title="Hypersphere", icon=":material/language:", url_path="hypersphere"),
     st.Page("pages/batch.py", title="Batch", icon=":material/grain:", url_path="batch"),
+    st.Page("pages/groups.py", title="Groups", icon=":material/grid_view:", url_path="groups"),
+    st.Page("pages/instance.py", title="Instance", icon=":material/view_week:", url_path="instance"),
+    st.Page("pages/coupling.py", title="Coupling", icon=":material/hub:", url_path="coupling"),
+    st.Page("pages/cube.py", title="Statistics cube", icon=":material/view_in_ar:", url_path="cube"),
 ]
 
 page = st.navigation(PAGES)

@@ -19,6 +19,18 @@ from plotly.utils import PlotlyJSONEncoder
 from normviz import device, inputs
 
 ROOT = Path(__file__).resolve().parent
+
+KIND_LABELS = {  # input distributions as a class would name them (normviz.inputs.KINDS)
+    "gaussian": "Isotropic Gaussian",
+    "shifted": "Shifted mean",
+    "anisotropic": "Anisotropic scales",
+    "outliers": "Massive outlier features",
+    "heavy_tailed": "Heavy-tailed (Student-t)",
+    "lognormal_scale": "Per-token lognormal scale",
+    "clustered": "Clustered (token types)",
+    "low_rank": "Low-rank",
+}
+KIND_HELP = "\n\n".join(f"**{KIND_LABELS[k]}**: {inputs.DESCRIPTIONS[k]}" for k in inputs.KINDS)
 _STATIC = ROOT / "static"  # served at app/static/ (server.enableStaticServing in .streamlit/config.toml)
 
 

@@ -96,8 +96,8 @@ def _rmsnorm(x, *, eps, weight, bias, **_):
     # y = x / sqrt(mean(x^2) + eps), the mean square taken through vector_norm: on CPU (torch 2.13,
     # 65,536 x 768) 1.8x faster than F.rms_norm or x.square().mean(), same numbers to 1e-6.
     d = x.shape[-1]
-    ms = torch.linalg.vector_norm(x, dim=-1, keepdim=True).square_().div_(d)  # (B, T, 1)
-    y = x * ms.add_(eps).rsqrt_()  # (B, T, d)
+    ms = torch.linalg.vector_norm(x, dim=-1, keepdim=True).square() / d  # (B, T, 1), autograd-safe
+    y = x * torch.rsqrt(ms + eps)  # (B, T, d)
     return _affine(y, weight, bias)
 
 

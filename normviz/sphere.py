@@ -14,7 +14,7 @@ import torch
 
 from normviz import geometry, norms, projection
 
-__all__ = ["SPHERE_NORMS", "Reference", "SphereView", "affine", "best_dyt_alpha", "compute"]
+__all__ = ["SPHERE_NORMS", "Reference", "SphereView", "affine", "best_dyt_alpha", "compute", "reference"]
 
 SPHERE_NORMS = ("layernorm", "rmsnorm", "dyt", "identity")
 FIT_TOKENS = 8_192  # tokens the projection axes are fitted on (a fixed random sample)
@@ -230,6 +230,9 @@ def _reference(norm, basis, *, weight, bias) -> Reference | None:
     return Reference(
         "ball", mesh=mesh, description=f"the ball of radius √d = {r:.3g}: every projected output lies inside it"
     )
+
+
+reference = _reference  # public: GroupNorm's per-group views reuse LayerNorm's exact sets at d/G
 
 
 def _pad3(p: np.ndarray) -> np.ndarray:

@@ -1,0 +1,104 @@
+"""The statistics cube: which cells of the (B, T, d) activation block share one mean and variance."""
+
+import streamlit as st
+
+import ui
+from normviz import cube, figures_sharing, groups
+
+ui.require_app()
+
+LABELS = {
+    "layernorm": "LayerNorm",
+    "rmsnorm": "RMSNorm",
+    "groupnorm": "GroupNorm",
+    "instancenorm": "InstanceNorm",
+    "batchnorm": "BatchNorm",
+    "dyt": "DyT",
+}
+DEFAULT = ["layernorm", "groupnorm", "instancenorm", "batchnorm"]
+
+
+def controls_ui() -> dict:
+    chosen = st.pills(
+        "Norms", list(LABELS), default=DEFAULT, format_func=LABELS.get, selection_mode="multi", key="cb_norms",
+        help="Each picked norm gets its own cube; the cameras turn together.",
+    )  # fmt: skip
+    cols = st.columns(4)
+    b = cols[0].slider("Sequences B", 1, 6, 3, key="cb_B", help="Sequences in the batch (the vertical stack).")
+    t = cols[1].slider("Tokens T", 1, 8, 6, key="cb_T", help="Tokens per sequence.")
+    d = cols[2].slider("Features d", 1, 12, 8, key="cb_d", help="Features per token.")
+    divs = groups.divisors(d)
+    g = cols[3].select_slider(
+        "Groups G (GroupNorm)", divs, value=divs[len(divs) // 2], key=f"cb_G_{d}",
+        disabled="groupnorm" not in chosen,
+        help="GroupNorm splits the d features into G groups of d/G contiguous features; G must divide d.",
+    )  # fmt: skip
+    st.markdown("**The chosen cell** (the vermillion cube)")
+    cols = st.columns(3)
+    cb = cols[0].slider("Sequence b", 1, b, min(2, b), key=f"cb_b_{b}", help="Which sequence the cell is in.")
+    ct = cols[1].slider("Token t", 1, t, min(3, t), key=f"cb_t_{t}", help="Which token of that sequence.")
+    cj = cols[2].slider("Feature j", 1, d, min(5, d), key=f"cb_j_{d}", help="Which feature of that token.")
+    return {"norms": chosen, "shape": (b, t, d), "cell": (cb - 1, ct - 1, cj - 1), "groups": g}
+
+
+st.title("The statistics cube")
+st.markdown(
+    "A transformer layer holds its activations as a block **x** of B sequences × T tokens × d features. "
+    "A normalization layer computes a mean and a variance over some cells of that block and uses them to "
+    "standardize those same cells. *Which* cells share a statistic is the whole difference between the norms "
+    "(Wu & He 2018, *Group Normalization*, Fig. 2 — drawn here on the token layout)."
+)
+c = controls_ui()
+if not c["norms"]:
+    st.info("Pick at least one norm above to draw its cube.", icon=":material/info:")
+    st.stop()
+
+panels, words = [], []
+for name in c["norms"]:
+    shared = ui.guarded(cube.shared_cells, name, c["shape"], c["cell"], groups=c["groups"], stop=False)
+    if shared is None:
+        continue
+    title = f"GroupNorm (G = {c['groups']})" if name == "groupnorm" else LABELS[name]
+    panels.append({"title": title, "shared": shared, "cell": c["cell"]})
+    words.append(f"**{title}**: {cube.describe(name, c['shape'], c['cell'], groups=c['groups'])}.")
+if panels:
+    rev = f"{c['norms']}-{c['shape']}-{c['cell']}-{c['groups']}"
+    cols = len(panels) if len(panels) <= 4 else 3
+    rows = -(-len(panels) // cols)
+    fig = figures_sharing.cube_figure(panels, cols=cols, height=(420 if rows == 1 else 340 * rows) + 40)
+    ui.plotly_view(fig, key="cb_cube", revision=rev)
+    b, t, j = (v + 1 for v in c["cell"])
+    st.caption(
+        f"Each small cube is one activation x[b, t, j]: features run left to right, tokens front to back, and "
+        f"each sequence is one horizontal slab. The vermillion cell is x[{b}, {t}, {j}]; the light-blue cells are "
+        "the ones whose mean and variance it shares — change the vermillion value and every highlighted output "
+        "changes, while the grey ones cannot. Drag to turn the cubes (they turn together)."
+    )
+    st.markdown("\n".join(f"- {w}" for w in words))
+
+with st.expander("Check the picture against the maths", icon=":material/fact_check:"):
+    st.markdown(
+        "For each norm: add 1 to the chosen cell of a random float64 input, run the norm (`normviz.norms.apply`, "
+        "torch's functional ops), and list the outputs that changed. They must be exactly the highlighted cells."
+    )
+    for name in c["norms"]:
+        shared = ui.guarded(cube.shared_cells, name, c["shape"], c["cell"], groups=c["groups"], stop=False)
+        changed = ui.guarded(cube.changed_cells, name, c["shape"], c["cell"], groups=c["groups"], stop=False)
+        if shared is None or changed is None:
+            continue
+        label = LABELS[name]
+        if (changed == shared).all():
+            st.markdown(
+                f":material/check_circle: **{label}**: {int(changed.sum())} outputs changed — the highlighted set."
+            )
+        elif not changed.any() and shared.sum() == 1 and name != "dyt":
+            st.markdown(
+                f":material/info: **{label}**: no output changed: a statistic over one value is that value itself, "
+                "so every output is (x − x)/√ε = 0 whatever the input."
+            )
+        else:
+            st.error(f"{label}: {int(changed.sum())} outputs changed but {int(shared.sum())} cells are highlighted.")
+    st.markdown(
+        "DyT (Zhu et al. 2025) takes no statistics at all: `γ·tanh(αx) + β` acts on each value alone, "
+        "so only the chosen cell changes."
+    )
