@@ -168,7 +168,7 @@ def motion(
         u = u / torch.linalg.vector_norm(u)
     flat = x.reshape(n, dim)
     rms = float(flat[probe].square().mean().sqrt()) or 1.0
-    s = torch.linspace(-span, span, steps, dtype=torch.float64)  # (S,)
+    s = span * (2 * torch.arange(steps, dtype=torch.float64) - (steps - 1)) / (steps - 1)  # (S,) exact 0 mid
     xs = flat.expand(steps, n, dim).clone()  # (S, N, d)
     xs[:, probe] += s[:, None] * rms * u  # the probe slides; every other input stays put
     ys = torch.stack([norms.apply(name, xi.reshape(batch, tokens, dim), eps=eps, groups=groups) for xi in xs])
