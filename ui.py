@@ -194,6 +194,14 @@ def sample(kind: str, batch: int, tokens: int, dim: int, seed: int):
     return inputs.sample(kind, batch=batch, tokens=tokens, dim=dim, seed=seed).to(device.device())
 
 
+def index_slider(container, label: str, n: int, default: int, *, key: str, help: str) -> int:
+    """Pick one of 1 … n (1-based, as a class counts). A select_slider, so n = 1 works (st.slider needs
+    min < max); the key carries n, so shrinking n starts this slider afresh instead of out of range."""
+    return container.select_slider(
+        label, options=list(range(1, n + 1)), value=min(default, n), key=f"{key}_{n}", help=help
+    )
+
+
 def guarded(fn: Callable[..., Any], *args: Any, stop: bool = True, **kwargs: Any) -> Any:
     """Call a normviz function; a ValueError becomes st.error with its fix, never a traceback.
 

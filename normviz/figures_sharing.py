@@ -333,7 +333,7 @@ def small_multiples_figure(panels: list[dict], *, cols: int = 3, height: int = 6
                 "hovertemplate": "(%{x:.3f}, %{y:.3f}, %{z:.3f})<extra></extra>",
             }
         )
-        ref_pts = [np.asarray(a).reshape(-1, 3) for a in (ref.curve,) if ref is not None and a is not None]
+        ref_pts = [] if ref is None or ref.curve is None else [np.asarray(ref.curve).reshape(-1, 3)]
         axes = _cube_axes(p["labels"], [pts, *ref_pts])
         layout[scene] = axes | {"domain": dom, "camera": {"eye": {"x": 1.5, "y": 1.5, "z": 1.0}}}
         notes.append(_title(p["title"], dom))

@@ -49,10 +49,8 @@ def controls_ui() -> dict:
         help="GroupNorm's number of groups (a divisor of d).",
     )  # fmt: skip
     cols = st.columns(2)
-    pb = cols[0].slider("Probe token: sequence", 1, b, 1, key=f"cp_pb_{b}", help="The token whose input moves.")
-    pt = cols[1].slider(
-        "Probe token: position", 1, t, min(3, t), key=f"cp_pt_{t}", help="Its position in the sequence."
-    )
+    pb = ui.index_slider(cols[0], "Probe token: sequence", b, 1, key="cp_pb", help="The token whose input moves.")
+    pt = ui.index_slider(cols[1], "Probe token: position", t, 3, key="cp_pt", help="Its position in the sequence.")
     return {"norm": norm, "kind": kind, "batch": b, "tokens": t, "dim": d, "groups": g, "probe": (pb - 1) * t + pt - 1}
 
 

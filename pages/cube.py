@@ -35,9 +35,9 @@ def controls_ui() -> dict:
     )  # fmt: skip
     st.markdown("**The chosen cell** (the vermillion cube)")
     cols = st.columns(3)
-    cb = cols[0].slider("Sequence b", 1, b, min(2, b), key=f"cb_b_{b}", help="Which sequence the cell is in.")
-    ct = cols[1].slider("Token t", 1, t, min(3, t), key=f"cb_t_{t}", help="Which token of that sequence.")
-    cj = cols[2].slider("Feature j", 1, d, min(5, d), key=f"cb_j_{d}", help="Which feature of that token.")
+    cb = ui.index_slider(cols[0], "Sequence b", b, 2, key="cb_b", help="Which sequence the cell is in.")
+    ct = ui.index_slider(cols[1], "Token t", t, 3, key="cb_t", help="Which token of that sequence.")
+    cj = ui.index_slider(cols[2], "Feature j", d, 5, key="cb_j", help="Which feature of that token.")
     return {"norms": chosen, "shape": (b, t, d), "cell": (cb - 1, ct - 1, cj - 1), "groups": g}
 
 
@@ -89,7 +89,8 @@ with st.expander("Check the picture against the maths", icon=":material/fact_che
         label = LABELS[name]
         if (changed == shared).all():
             st.markdown(
-                f":material/check_circle: **{label}**: {int(changed.sum())} outputs changed — the highlighted set."
+                f":material/check_circle: **{label}**: {int(changed.sum())} outputs changed — "
+                "exactly the highlighted set."
             )
         elif not changed.any() and shared.sum() == 1 and name != "dyt":
             st.markdown(
