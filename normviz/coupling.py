@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.func import jacrev
 
 from normviz import inputs, norms, projection
@@ -65,6 +66,8 @@ def full_jacobian(name: str, x: torch.Tensor, *, eps: float = 1e-5, groups: int 
     x = x.detach()
 
     def f(v: torch.Tensor) -> torch.Tensor:
+        if name == "groupnorm":  # the same function as F.group_norm, whose vmapped backward is ~3x slower
+            return F.layer_norm(v.reshape(B, T, groups, d // groups), (d // groups,), eps=eps).reshape(B, T, d)
         return norms.apply(name, v, eps=eps, groups=groups)
 
     norms.apply(name, x, eps=eps, groups=groups)  # argument errors as ValueError, before autodiff

@@ -126,7 +126,7 @@ mo = ui.guarded(
 if mo is not None:
     steps = [round(float(s), 2) + 0.0 for s in mo.steps]  # + 0.0: no "-0.0" label
     s_value = cols[1].select_slider(
-        "Displacement s (in units of the probe's RMS)", steps, value=steps[len(steps) // 2], key="cp_s",
+        "Displacement s (in probe RMS units)", steps, value=steps[len(steps) // 2], key="cp_s",
         help="The probe's input is x + s·rms(x)·u. The trails show every output over the whole slide.",
     )  # fmt: skip
     k = steps.index(s_value)

@@ -33,6 +33,16 @@ st.markdown(
 )
 st.page_link("pages/hypersphere.py", label="Hypersphere: LayerNorm, RMSNorm and DyT in 3D", icon=":material/language:")
 st.page_link("pages/batch.py", label="Batch: BatchNorm couples a token to its batch-mates", icon=":material/grain:")
+st.page_link("pages/groups.py", label="Groups: GroupNorm's product of spheres", icon=":material/grid_view:")
+st.page_link(
+    "pages/instance.py", label="Instance: InstanceNorm couples the tokens of a sequence", icon=":material/view_week:"
+)
+st.page_link(
+    "pages/coupling.py", label="Coupling: the exact Jacobian — who moves when one token moves", icon=":material/hub:"
+)
+st.page_link(
+    "pages/cube.py", label="Statistics cube: which cells share one mean and variance", icon=":material/view_in_ar:"
+)
 st.caption(
     "Every number in the app comes from torch's own operations on all tokens; 3D views draw a "
     "fixed sample of at most a few thousand points and say what their projection keeps."

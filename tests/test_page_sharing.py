@@ -189,7 +189,7 @@ def test_coupling_slider_moves_only_the_probe_under_layernorm():
     at = _app("coupling")
     at.selectbox(key="cp_norm").set_value("layernorm").run()
     before = _figs(at)[1]["data"]
-    _widget(at, "Displacement s (in units of the probe's RMS)").set_value(3.0).run()
+    _widget(at, "Displacement s (in probe RMS units)").set_value(3.0).run()
     after = _figs(at)[1]["data"]
     for tb, ta in zip(before, after, strict=True):
         if tb["mode"] != "markers":
