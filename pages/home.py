@@ -31,18 +31,16 @@ st.markdown(
     "LayerNorm is two steps you can see: project the token onto the hyperplane ⟂ **1** (remove its "
     "mean), then scale it to length √d (Brody et al. 2023). That is why its outputs lie on a sphere."
 )
-st.page_link("pages/hypersphere.py", label="Hypersphere: LayerNorm, RMSNorm and DyT in 3D", icon=":material/language:")
-st.page_link("pages/batch.py", label="Batch: BatchNorm couples a token to its batch-mates", icon=":material/grain:")
-st.page_link("pages/groups.py", label="Groups: GroupNorm's product of spheres", icon=":material/grid_view:")
-st.page_link(
-    "pages/instance.py", label="Instance: InstanceNorm couples the tokens of a sequence", icon=":material/view_week:"
-)
-st.page_link(
-    "pages/coupling.py", label="Coupling: the exact Jacobian — who moves when one token moves", icon=":material/hub:"
-)
-st.page_link(
-    "pages/cube.py", label="Statistics cube: which cells share one mean and variance", icon=":material/view_in_ar:"
-)
+LINKS = [
+    ("pages/hypersphere.py", "Hypersphere: LayerNorm, RMSNorm and DyT in 3D", ":material/language:"),
+    ("pages/batch.py", "Batch: BatchNorm couples a token to its batch-mates", ":material/grain:"),
+    ("pages/groups.py", "Groups: GroupNorm's product of spheres", ":material/grid_view:"),
+    ("pages/instance.py", "Instance: InstanceNorm couples the tokens of a sequence", ":material/view_week:"),
+    ("pages/coupling.py", "Coupling: the exact Jacobian — who moves when one token moves", ":material/hub:"),
+    ("pages/cube.py", "Statistics cube: which cells share one mean and variance", ":material/view_in_ar:"),
+]
+for path, label, icon in LINKS:
+    st.page_link(path, label=label, icon=icon)
 st.caption(
     "Every number in the app comes from torch's own operations on all tokens; 3D views draw a "
     "fixed sample of at most a few thousand points and say what their projection keeps."
