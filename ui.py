@@ -107,7 +107,20 @@ function themeColors() {
   const bg = getComputedStyle(app).backgroundColor || "rgb(255,255,255)";
   const rgb = (bg.match(/\d+(\.\d+)?/g) || [255, 255, 255]).slice(0, 3).map(Number);
   const lum = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255;
-  return lum < 0.5 ? { text: "#FAFAFA", bg: "#262730" } : { text: "#31333F", bg: "#FFFFFF" };
+  return lum < 0.5
+    ? { text: "#FAFAFA", bg: "#262730", grid: "#464955", zero: "#7b7e8a" }
+    : { text: "#31333F", bg: "#FFFFFF", grid: "#d9d9de", zero: "#a3a3ad" };
+}
+
+function opaqueSceneGrids(layout, colors) {
+  // WebGL scenes draw no grid for an rgba() gridcolor: give each 3D axis the theme's opaque grey
+  for (const s of Object.keys(layout).filter((k) => /^scene\d*$/.test(k))) {
+    for (const ax of ["xaxis", "yaxis", "zaxis"]) {
+      const a = (layout[s][ax] = layout[s][ax] || {});
+      if (!a.gridcolor || a.gridcolor.startsWith("rgba")) a.gridcolor = colors.grid;
+      if (!a.zerolinecolor || a.zerolinecolor.startsWith("rgba")) a.zerolinecolor = colors.zero;
+    }
+  }
 }
 
 function linkCameras(root) {
@@ -155,6 +168,7 @@ export default function (component) {
     const layout = spec.layout || {};
     layout.font = Object.assign({ color: colors.text }, layout.font || {});
     layout.hoverlabel = Object.assign({ bgcolor: colors.bg, font: { color: colors.text } }, layout.hoverlabel || {});
+    opaqueSceneGrids(layout, colors);
     root.style.height = (layout.height || 450) + "px";
     return Plotly.react(root, spec.data, layout, { responsive: true, displaylogo: false }).then(() => {
       linkCameras(root);

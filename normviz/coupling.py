@@ -125,7 +125,7 @@ class Motion:
     probe: int
     sequence: np.ndarray  # (N,) int: which sequence each token is in
     basis: projection.Basis
-    kept: float  # share of sum ||y||^2 the 3 axes keep, over all steps
+    kept: float  # share of the motion sum ||y_i(s) - y_i(0)||^2 the 3 axes keep (of sum ||y||^2 if none)
 
     @property
     def still(self) -> np.ndarray:
@@ -179,7 +179,11 @@ def motion(
     rest = ys[steps // 2] if steps % 2 else norms.apply(name, x, eps=eps, groups=groups).reshape(n, dim)
     moved = torch.linalg.vector_norm(ys - rest, dim=-1).amax(dim=0)  # (N,)
     all_y = ys.reshape(steps * n, dim)
-    basis = projection.fit_basis(all_y, "pca")
+    disp = (ys - rest).reshape(steps * n, dim)  # (S*N, d): how every output moved
+    # axes that show the motion: the top principal components of the displacements (of the outputs
+    # themselves when nothing moves); the kept share is reported for the displacements it shows
+    moving = bool((moved > 1e-9 * math.sqrt(dim)).any())
+    basis = projection.fit_basis(disp if moving else all_y, "pca")
     paths = projection.project(all_y, basis).reshape(steps, n, 3)
     return Motion(
         steps=s.numpy(),
@@ -188,5 +192,5 @@ def motion(
         probe=probe,
         sequence=np.repeat(np.arange(batch), tokens),
         basis=basis,
-        kept=projection.kept_share(all_y, basis),
+        kept=projection.kept_share(disp if moving else all_y, basis),
     )

@@ -141,7 +141,7 @@ def heatmaps_figure(panels: list[dict], *, height: int = 460) -> go.Figure:
     ``bounds`` draws separator lines after rows/columns k (sequence boundaries).
     """
     n = len(panels)
-    gap = 0.16
+    gap = 0.2
     width = (1.0 - gap * (n - 1)) / n
     data, layout, shapes, notes = [], {}, [], []
     for i, p in enumerate(panels):
@@ -168,7 +168,7 @@ def heatmaps_figure(panels: list[dict], *, height: int = 460) -> go.Figure:
                 "hoverongaps": False,
                 "hovertemplate": p.get("hover", "%{y} ← %{x}: %{customdata:.3g}") + "<extra></extra>",
                 "colorbar": {
-                    "title": {"text": "log₁₀", "side": "right"},
+                    "title": {"text": "log₁₀", "side": "top"},
                     "x": x0 + width + 0.01,
                     "xanchor": "left",
                     "len": 0.9,

@@ -143,8 +143,8 @@ if mo is not None:
         + (
             "View: exact coordinates."
             if mo.basis.method == "exact"
-            else f"View: the top 3 principal components of all outputs along the slide (they keep {mo.kept:.0%} "
-            "of Σ‖y‖²)."
+            else f"View: the 3 directions in which the outputs move most (principal components of the displacements "
+            f"y_i(s) − y_i(0); they keep {mo.kept:.0%} of the motion)."
         )
     )
     names = [f"{b + 1}·{t + 1}" for b in range(c["batch"]) for t in range(c["tokens"])]
