@@ -111,49 +111,58 @@ if cp is not None:
         f"{moved} other token{'s' if moved != 1 else ''} of the {n_tok}. Right: the probe's own d × d block."
     )
 
-st.subheader("Move one token, watch the others")
-cols = st.columns([2, 3])
-direction = cols[0].radio(
-    "Direction", coupling.DIRECTIONS, horizontal=True, key="cp_dir",
-    format_func={"random": "a random direction", "ones": "the all-ones axis"}.get,
-    help="The probe's input slides along this unit vector. Along the all-ones axis only its mean changes: "
-    "LayerNorm removes the mean, so the probe's own LayerNorm output stays put.",
-)  # fmt: skip
-mo = ui.guarded(
-    cached_motion, c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"], direction,
-    stop=False,
-)  # fmt: skip
-if mo is not None:
-    steps = [round(float(s), 2) + 0.0 for s in mo.steps]  # + 0.0: no "-0.0" label
-    s_value = cols[1].select_slider(
-        "Displacement s (in probe RMS units)", steps, value=steps[len(steps) // 2], key="cp_s",
-        help="The probe's input is x + s·rms(x)·u. The trails show every output over the whole slide.",
+
+@st.fragment
+def motion_section(c: dict, label: str, rev: str) -> None:
+    """Its own fragment: the displacement slider reruns only this section, not the Jacobian above."""
+    n_tok = c["batch"] * c["tokens"]
+    st.subheader("Move one token, watch the others")
+    cols = st.columns([2, 3])
+    direction = cols[0].radio(
+        "Direction", coupling.DIRECTIONS, horizontal=True, key="cp_dir",
+        format_func={"random": "a random direction", "ones": "the all-ones axis"}.get,
+        help="The probe's input slides along this unit vector. Along the all-ones axis only its mean changes: "
+        "LayerNorm removes the mean, so the probe's own LayerNorm output stays put.",
     )  # fmt: skip
-    k = steps.index(s_value)
-    roles = (mo.sequence != mo.sequence[mo.probe]).astype("int8") + 1  # 1 = same sequence, 2 = other
-    roles[mo.probe] = 0
-    fig = figures_sharing.motion_figure(mo.paths[k], mo.paths, roles, axis_labels=mo.basis.labels)
-    ui.plotly_view(fig, key="cp_motion", revision=f"{rev}-{direction}-{k}")
-    still = int(mo.still.sum())
-    st.caption(
-        f"Every token's {label} output while the probe's input slides from s = {steps[0]} to {steps[-1]}; dots are "
-        f"the outputs at s = {s_value}, lines their whole paths. {n_tok - still} of {n_tok} outputs move "
-        f"(measured in all d = {c['dim']} features, not read off the view); {still} stay put "
-        "(to float64 rounding, below 1e-9·√d). "
-        + (
-            "View: exact coordinates."
-            if mo.basis.method == "exact"
-            else f"View: the 3 directions in which the outputs move most (principal components of the displacements "
-            f"y_i(s) − y_i(0); they keep {mo.kept:.0%} of the motion)."
+    mo = ui.guarded(
+        cached_motion, c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"], direction,
+        stop=False,
+    )  # fmt: skip
+    if mo is not None:
+        steps = [round(float(s), 2) + 0.0 for s in mo.steps]  # + 0.0: no "-0.0" label
+        s_value = cols[1].select_slider(
+            "Displacement s (in probe RMS units)", steps, value=steps[len(steps) // 2], key="cp_s",
+            help="The probe's input is x + s·rms(x)·u. The trails show every output over the whole slide.",
+        )  # fmt: skip
+        k = steps.index(s_value)
+        roles = (mo.sequence != mo.sequence[mo.probe]).astype("int8") + 1  # 1 = same sequence, 2 = other
+        roles[mo.probe] = 0
+        fig = figures_sharing.motion_figure(mo.paths[k], mo.paths, roles, axis_labels=mo.basis.labels)
+        ui.plotly_view(fig, key="cp_motion", revision=f"{rev}-{direction}-{k}")
+        still = int(mo.still.sum())
+        st.caption(
+            f"Every token's {label} output while the probe's input slides from s = {steps[0]} to {steps[-1]}; dots are "
+            f"the outputs at s = {s_value}, lines their whole paths. {n_tok - still} of {n_tok} outputs move "
+            f"(measured in all d = {c['dim']} features, not read off the view); {still} stay put "
+            "(to float64 rounding, below 1e-9·√d). "
+            + (
+                "View: exact coordinates."
+                if mo.basis.method == "exact"
+                else "View: the 3 directions in which the outputs move most (principal components of the "
+                f"displacements y_i(s) − y_i(0); they keep {mo.kept:.0%} of the motion)."
+            )
         )
-    )
-    names = [f"{b + 1}·{t + 1}" for b in range(c["batch"]) for t in range(c["tokens"])]
-    bars = figures_sharing.bars_figure(
-        names, [("largest move of the output over the slide", mo.moved, "blue")], xlabel="token (sequence·position)",
-        ylabel="max ‖y_i(s) − y_i(0)‖", log_y=True, floor=1e-12, height=280,
-    )  # fmt: skip
-    ui.plotly_view(bars, key="cp_moved", revision=f"{rev}-{direction}", link_cameras=False, defer=True)
-    st.caption(
-        "How far each token's output moves over the whole slide, measured in all d features (log scale; an exact 0 "
-        "is drawn at 1e-12). Small moves that the 3D view cannot show are visible here."
-    )
+        names = [f"{b + 1}·{t + 1}" for b in range(c["batch"]) for t in range(c["tokens"])]
+        bars = figures_sharing.bars_figure(
+            names, [("largest move of the output over the slide", mo.moved, "blue")],
+            xlabel="token (sequence·position)",
+            ylabel="max ‖y_i(s) − y_i(0)‖", log_y=True, floor=1e-12, height=280,
+        )  # fmt: skip
+        ui.plotly_view(bars, key="cp_moved", revision=f"{rev}-{direction}", link_cameras=False, defer=True)
+        st.caption(
+            "How far each token's output moves over the whole slide, measured in all d features (log scale; an exact 0 "
+            "is drawn at 1e-12). Small moves that the 3D view cannot show are visible here."
+        )
+
+
+motion_section(c, label, rev)
