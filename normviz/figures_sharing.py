@@ -104,7 +104,7 @@ def cube_figure(panels: list[dict], *, cols: int = 4, height: int = 520) -> go.F
         layout[scene] = {
             "domain": dom,
             "aspectmode": "data",
-            "camera": {"eye": {"x": -1.25, "y": -1.45, "z": 0.95}},
+            "camera": {"eye": {"x": -1.6, "y": -1.85, "z": 1.25}},
             "xaxis": _cell_axis("feature j", d),
             "yaxis": _cell_axis("token t", T),
             "zaxis": _cell_axis("sequence b", B),
@@ -128,8 +128,9 @@ def _cell_axis(title: str, n: int) -> dict:
         "tickvals": ticks.astype(np.float32),
         "ticktext": [str(k + 1) for k in range(n)],
         "range": [0, n],
-        "gridcolor": _GRID,
-        "backgroundcolor": _TRANSPARENT,
+        "showgrid": False,  # the cells are the grid
+        "zeroline": False,
+        "showbackground": False,
         "showspikes": False,
     }
 

@@ -69,9 +69,9 @@ def cube_section(c: dict) -> None:
         words.append(f"**{title}**: {cube.describe(name, c['shape'], c['cell'], groups=c['groups'])}.")
     if panels:
         rev = f"{c['norms']}-{c['shape']}-{c['cell']}-{c['groups']}"
-        cols = len(panels) if len(panels) <= 4 else 3
+        cols = {1: 1, 2: 2, 4: 2}.get(len(panels), 3)  # scenes of at least a third of the width
         rows = -(-len(panels) // cols)
-        fig = figures_sharing.cube_figure(panels, cols=cols, height=(420 if rows == 1 else 340 * rows) + 40)
+        fig = figures_sharing.cube_figure(panels, cols=cols, height=400 * rows + 40)
         ui.plotly_view(fig, key="cb_cube", revision=rev)
         b, t, j = (v + 1 for v in c["cell"])
         st.caption(
