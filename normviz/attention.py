@@ -51,6 +51,7 @@ class KeysView:
     normalized: np.ndarray  # (n, 3) LayerNorm(x), on the circle of radius √3 in that plane
     unselectable: np.ndarray  # (n,) bool, for the projected keys
     hull: np.ndarray  # (m + 1, 3) the projected keys' hull polygon, closed
+    circle: np.ndarray  # (120, 3) the circle of radius √3 in the plane Σ = 0, where LayerNorm puts the keys
 
 
 def saturation(
@@ -185,7 +186,11 @@ def keys_view(*, n: int, seed: int = 0) -> KeysView:
     mask = unselectable(proj2)
     hull = np.arange(n) if n < 3 else ConvexHull(proj2).vertices  # counter-clockwise in 2D
     ring = proj2[np.r_[hull, hull[:1]]] @ b  # (m + 1, 3)
-    return KeysView(raw=x, projected=proj2 @ b, normalized=keys("layernorm", x) @ b, unselectable=mask, hull=ring)
+    t = np.linspace(0, 2 * np.pi, 120)
+    circle = math.sqrt(3) * np.stack([np.cos(t), np.sin(t)], 1) @ b  # (120, 3)
+    return KeysView(
+        raw=x, projected=proj2 @ b, normalized=keys("layernorm", x) @ b, unselectable=mask, hull=ring, circle=circle
+    )
 
 
 def _inputs(*, dim, tokens, batch, seed):

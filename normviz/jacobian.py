@@ -23,11 +23,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["NORMS", "UPSTREAM", "Arrows", "arrows", "direction", "input_gradient", "scale_sweep"]
+__all__ = [
+    "NORMS",
+    "UPSTREAM",
+    "VIEW_HALF",
+    "Arrows",
+    "arrows",
+    "direction",
+    "input_gradient",
+    "output_set",
+    "scale_sweep",
+]
 
 NORMS = ("layernorm", "rmsnorm")
 # the chosen output direction g, named by what it shows
 UPSTREAM = ("tangent", "radial", "ones", "e1", "e2", "e3")
+VIEW_HALF = 3.0  # the 3D view's axes run over ±3
 SCALES = tuple(float(s) for s in np.logspace(-1, 1, 21))  # the scale sweep, 0.1 ... 10
 
 
@@ -42,6 +53,7 @@ class Arrows:
     centered: np.ndarray  # (3,) x − μ1 (LayerNorm) or x (RMSNorm): what the gradient is orthogonal to
     dots: dict[str, float]  # grad_x · 1 / ‖·‖, grad_x · centered / ‖·‖ (cosines; 0 = orthogonal)
     grad_norm: float  # ‖∂loss/∂x‖
+    shown: float  # the gradient arrow is drawn at this fraction of its length (1 unless it would leave the view)
 
 
 def direction(azimuth: float, elevation: float) -> np.ndarray:
@@ -115,7 +127,31 @@ def arrows(
         "1": 0.0 if zero else float(grad_x @ ones / (n * math.sqrt(3))),
         "centered": 0.0 if zero else float(grad_x @ centered / (n * np.linalg.norm(centered))),
     }
-    return Arrows(x=x, y=y, g=g, grad_x=grad_x, centered=centered, dots=cos, grad_norm=float(n))
+    shown = min(1.0, VIEW_HALF / float(n)) if n > 0 else 1.0
+    return Arrows(x=x, y=y, g=g, grad_x=grad_x, centered=centered, dots=cos, grad_norm=float(n), shown=shown)
+
+
+def output_set(norm: str, *, points: int = 120) -> dict[str, np.ndarray | tuple]:
+    """Where the outputs lie at d = 3: LayerNorm's circle of radius √3 in the plane Σy = 0 (and that plane
+    as a grid), RMSNorm's sphere of radius √3 (a grid). Keys: "circle" (m, 3), "plane", "sphere" (X, Y, Z).
+
+    >>> c = output_set("layernorm")["circle"]
+    >>> bool(np.allclose(np.linalg.norm(c, axis=1), 3**0.5)), bool(np.allclose(c.sum(1), 0))
+    (True, True)
+    """
+    t = np.linspace(0, 2 * np.pi, points)
+    r = math.sqrt(3)
+    if norm == "layernorm":
+        u = np.array([1.0, -1.0, 0.0]) / math.sqrt(2)
+        v = np.array([1.0, 1.0, -2.0]) / math.sqrt(6)
+        circle = r * (np.cos(t)[:, None] * u + np.sin(t)[:, None] * v)  # (m, 3)
+        a, b = np.meshgrid(np.linspace(-VIEW_HALF, VIEW_HALF, 2), np.linspace(-VIEW_HALF, VIEW_HALF, 2))
+        plane = (a * u[0] + b * v[0], a * u[1] + b * v[1], a * u[2] + b * v[2])
+        return {"circle": circle, "plane": plane}
+    if norm == "rmsnorm":
+        th, ph = np.meshgrid(np.linspace(0, np.pi, 24), np.linspace(0, 2 * np.pi, 48))
+        return {"sphere": (r * np.sin(th) * np.cos(ph), r * np.sin(th) * np.sin(ph), r * np.cos(th))}
+    raise ValueError(f"Unknown norm {norm!r}. Pick one of {', '.join(NORMS)}.")
 
 
 def scale_sweep(
