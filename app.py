@@ -13,6 +13,9 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/hypersphere.py", title="Hypersphere", icon=":material/language:", url_path="hypersphere"),
     st.Page("pages/batch.py", title="Batch", icon=":material/grain:", url_path="batch"),
+    st.Page("pages/gradient_flow.py", title="Gradient flow", icon=":material/trending_down:", url_path="gradient-flow"),
+    st.Page("pages/jacobian.py", title="Jacobian", icon=":material/north_east:", url_path="jacobian"),
+    st.Page("pages/attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
 ]
 
 page = st.navigation(PAGES)

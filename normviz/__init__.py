@@ -3,6 +3,36 @@
 The library never imports Streamlit: pages call these modules and draw what they return.
 """
 
-from normviz import batch, device, figures, geometry, inputs, norms, projection, running, sphere
+from normviz import (
+    attention,
+    batch,
+    device,
+    dynamics,
+    figures,
+    figures_dynamics,
+    flow_view,
+    geometry,
+    inputs,
+    jacobian,
+    norms,
+    projection,
+    running,
+    sphere,
+)
 
-__all__ = ["batch", "device", "figures", "geometry", "inputs", "norms", "projection", "running", "sphere"]
+__all__ = [
+    "attention",
+    "batch",
+    "device",
+    "dynamics",
+    "figures",
+    "figures_dynamics",
+    "flow_view",
+    "geometry",
+    "inputs",
+    "jacobian",
+    "norms",
+    "projection",
+    "running",
+    "sphere",
+]
