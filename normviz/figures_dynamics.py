@@ -15,6 +15,10 @@ SERIES_COLOURS = {
     "Pre-LN": PALETTE["vermillion"],
     "Peri-LN": PALETTE["green"],
     "no norm": PALETTE["orange"],
+    "LayerNorm first": PALETTE["blue"],
+    "no LayerNorm (raw x)": PALETTE["orange"],
+    "projection only (x − μ1)": PALETTE["vermillion"],
+    "projection + scaling (LayerNorm)": PALETTE["green"],
 }
 _CYCLE = [PALETTE[c] for c in ("blue", "vermillion", "green", "orange", "purple", "sky")]
 _REF_DASH = ["dash", "dot", "dashdot"]
@@ -56,8 +60,9 @@ def curves_figure(
         data.append({"type": "scatter", "x": _f32(x), "y": _f32(y), "mode": "lines", "name": name,
                      "line": {"color": PALETTE["grey"], "dash": _REF_DASH[j % 3], "width": 2}})  # fmt: skip
     axis = {"gridcolor": _GRID, "zerolinecolor": _GRID}
+    ticks = {"tickvals": [float(v) for v in x], "ticktext": [f"{v:g}" for v in x]} if log_x and len(x) <= 12 else {}
     layout = {
-        "xaxis": {**axis, "title": {"text": xlabel}, "type": "log" if log_x else "linear"},
+        "xaxis": {**axis, "title": {"text": xlabel}, "type": "log" if log_x else "linear", **ticks},
         "yaxis": {**axis, "title": {"text": ylabel}, "type": "log" if log_y else "linear", "exponentformat": "power"},
         "height": height,
         "margin": {"l": 70, "r": 20, "t": 30, "b": 50},

@@ -41,8 +41,9 @@ def controls_ui() -> dict:
     )  # fmt: skip
     shown = st.pills(
         "Placements", list(PLACEMENTS), format_func=PLACEMENTS.get, selection_mode="multi",
-        default=list(PLACEMENTS), key="gf_placements",
-        help="Which norm placements to build and compare.",
+        default=["post", "pre", "peri"], key="gf_placements",
+        help="Which norm placements to build and compare. With no norm the gradients are 10³–10⁵× larger (add it to "
+        "see), which squeezes the other curves together on the shared axis.",
     )  # fmt: skip
     return {"norm": norm, "depth": depth, "dim": dim, "heads": heads, "batch": batch, "seeds": seeds,
             "placements": list(shown or [])}  # fmt: skip
@@ -97,9 +98,12 @@ fig = figures_dynamics.curves_figure(
 ui.plotly_view(fig, key="gf_layers", revision=rev, link_cameras=False)
 st.caption(
     f"Mean over {c['seeds']} seed(s) of the Frobenius norm of ∂loss/∂W₂ for each layer's FFN output weight, "
-    f"L = {c['depth']}, d = {c['dim']}, {c['heads']} heads, {NORM_LABELS[c['norm']]}. Post-LN's gradients are "
-    "largest near the output; Pre-LN's are nearly the same in every layer and smaller. With no norm the residual "
-    "stream, and with it every gradient, grows layer after layer."
+    f"L = {c['depth']}, d = {c['dim']}, {c['heads']} heads, {NORM_LABELS[c['norm']]}"
+    + (" (bars: min … max over seeds)" if c["seeds"] > 1 else "")
+    + ". Post-LN's gradient is about the same in every layer, whatever L; Pre-LN's (and Peri-LN's) are smaller, "
+    "and smaller the deeper the layer sits, because each block adds to a residual stream that keeps growing and "
+    "the final norm divides by it. With no norm nothing stops that growth: the gradients are orders of magnitude "
+    "larger."
 )
 
 st.subheader("The last layer's gradient against depth")
@@ -134,9 +138,10 @@ st.markdown(
     "and does not shrink with depth, so at the learning rates that suit the rest of training the first steps are "
     "too big and training diverges. Xiong et al. show that a **warm-up** (lr rising from ~0 over the first "
     "thousands of steps) is what keeps those first steps small. In Pre-LN every layer's gradient is already "
-    "scaled down by the final norm (∝ 1/√L) and is nearly uniform across layers, so it trains with no warm-up "
-    "and a larger learning rate. Peri-LN (Kim et al. 2025) also normalizes each branch's output, which keeps the "
-    "residual stream from being dominated by a few large branches."
+    "scaled down by the final norm (∝ 1/√L, the depth chart above), so the first steps are small by "
+    "construction and it trains with no warm-up, often at a larger learning rate. Peri-LN (Kim et al. 2025) "
+    "also normalizes each branch's output, which keeps the residual stream from being dominated by a few large "
+    "branches."
 )
 st.latex(
     r"\Big\|\frac{\partial \mathcal L}{\partial W_2^{(L)}}\Big\|_F = \mathcal O\big(d\sqrt{\ln d}\big)"

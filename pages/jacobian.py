@@ -31,7 +31,7 @@ def controls_ui() -> dict:
         help="The gradient arriving at the output y; the page shows what reaches the input x.",
     )  # fmt: skip
     scale = cols[2].select_slider(
-        "Input scale s", SCALES, value=1.0, key="jc_scale",
+        "Input scale s", SCALES, value=2.5, key="jc_scale",
         help="x = s·u: the output y does not move, the input gradient shrinks as 1/s.",
     )  # fmt: skip
     azimuth = cols[3].slider("Input azimuth (°)", -180, 180, 20, 5, key="jc_az", help="Direction u of the input x.")
