@@ -162,7 +162,10 @@ def build_stack(
     g = torch.Generator().manual_seed(_layer_seed(seed, -1))
     readout = nn.init.xavier_uniform_(torch.empty(CLASSES, dim), generator=g)
     final = _norm(norm, dim) if placement in ("pre", "peri") else nn.Identity()
-    return Stack(blocks, final, readout)
+    stack = Stack(blocks, final, readout)
+    # with no norm the residual stream grows ~1.6x per layer and attention scores like its square: float32's
+    # softmax backward overflows past ~25 layers, so that stack runs in float64 (same draws, upcast)
+    return stack.double() if placement == "none" else stack
 
 
 def task(*, batch: int, tokens: int, dim: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -208,6 +211,7 @@ def experiment(
     with one_thread():
         stack = build_stack(placement, depth=deepest, dim=dim, heads=heads, norm=norm, seed=seed)
         x, targets = task(batch=batch, tokens=tokens, dim=dim, seed=seed)
+        x = x.to(stack.readout.dtype)
         hidden, last, loss = [x.detach()], [], None
         for i, block in enumerate(stack.blocks):
             x = block(x)

@@ -71,7 +71,7 @@ with st.expander("The synthetic task"):
         "the stack (and, for Pre-LN and Peri-LN, after a final norm); fixed random class targets; loss = mean "
         "cross-entropy. Layer i's weights come from its own seed, so the first L layers of a deeper stack are "
         "exactly the L-layer stack. The measured weight is each block's FFN output matrix W₂ (Xiong et al.'s "
-        "choice): ‖∂loss/∂W₂‖_F."
+        "choice): ‖∂loss/∂W₂‖_F. The no-norm stack runs in float64 (its gradients overflow float32 past ~25 layers)."
     )
 
 c = controls_ui()
@@ -128,8 +128,9 @@ fig = figures_dynamics.curves_figure(
 ui.plotly_view(fig, key="gf_hidden", revision=rev, link_cameras=False, defer=True)
 st.caption(
     f"Post-LN ends every sublayer with a norm, so each token leaves each block at ‖x‖ = √d = {view.sqrt_d:.1f}. "
-    "Pre-LN (and Peri-LN) add each branch to an unnormalized residual stream, whose norm grows like √L; the final "
-    "norm divides by it, which is exactly why the last layer's gradient falls like 1/√L."
+    "Pre-LN (and Peri-LN) add each branch to an unnormalized residual stream whose norm keeps growing (like √L if "
+    "the branches were independent; faster here, as attention makes them alike). The final norm divides by it: "
+    "that is why the last layer's gradient falls with depth."
 )
 
 st.subheader("Why Post-LN needs warm-up and Pre-LN does not")
