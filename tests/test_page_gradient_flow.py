@@ -90,6 +90,7 @@ def test_depth_width_and_no_norm():
 
 def test_every_control_to_its_ends_and_no_placement():
     at = _app()
+    at.get("button_group")[0].set_value(["pre"]).run()  # one placement: each rerun builds fewer stacks
     at.slider(key="gf_seeds").set_value(1).run()
     at.select_slider(key="gf_dim").set_value(16).run()
     for key, ends in (("gf_depth", (1, 48)), ("gf_batch", (1, 16)), ("gf_heads", (1, 8))):
@@ -101,6 +102,9 @@ def test_every_control_to_its_ends_and_no_placement():
     at.selectbox(key="gf_norm").set_value("rmsnorm").run()
     at.slider(key="gf_seeds").set_value(8).run()
     at.slider(key="gf_depth").set_value(2).run()
+    assert not at.exception and len(_figures(at)) == 3
+    at.slider(key="gf_seeds").set_value(1).run()
+    at.select_slider(key="gf_dim").set_value(256).run()  # the largest width, one seed
     assert not at.exception and len(_figures(at)) == 3
     at.get("button_group")[0].set_value([]).run()
     assert not at.exception and "at least one placement" in at.info[0].value
