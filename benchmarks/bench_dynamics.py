@@ -76,9 +76,9 @@ def gradient_flow_page() -> None:
 
 
 def jacobian_page() -> None:
-    jacobian.arrows("layernorm", azimuth=20, elevation=35, scale=2.5, upstream="tangent")
+    jacobian.arrows("layernorm", azimuth=10, elevation=5, scale=2.5, upstream="tangent")
     jacobian.output_set("layernorm")
-    jacobian.scale_sweep("layernorm", azimuth=20, elevation=35, upstream="tangent")
+    jacobian.scale_sweep("layernorm", azimuth=10, elevation=5, upstream="tangent")
 
 
 def attention_page() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from normviz.figures import _CAMERA, _GRID, _TRANSPARENT, PALETTE, UIREVISION
+from normviz.figures import _GRID, _TRANSPARENT, PALETTE, UIREVISION
 
 __all__ = ["SERIES_COLOURS", "curves_figure", "heatmaps_figure", "jacobian_figure", "keys_figure"]
 
@@ -22,6 +22,8 @@ SERIES_COLOURS = {
 }
 _CYCLE = [PALETTE[c] for c in ("blue", "vermillion", "green", "orange", "purple", "sky")]
 _REF_DASH = ["dash", "dot", "dashdot"]
+# first view of the Jacobian scene: from the side of the all-ones axis, so the axis and the plane ⟂ 1 both show
+_SIDE_CAMERA = {"eye": {"x": 1.45, "y": -1.0, "z": 0.55}}
 
 
 def _f32(a) -> np.ndarray:
@@ -90,32 +92,30 @@ def jacobian_figure(
     arrows: list[tuple[str, np.ndarray, np.ndarray, str]],
     *,
     circle: np.ndarray | None = None,
-    sphere: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-    plane: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    sphere: np.ndarray | None = None,
+    plane: np.ndarray | None = None,
     axis_half: float = 3.0,
     height: int = 560,
 ) -> go.Figure:
     """One 3D scene, exact coordinates, fixed axes ±``axis_half`` (lengths compare across reruns).
 
     ``arrows``: ``(name, start (3,), vector (3,), colour)``; ``circle`` (m, 3) the output circle;
-    ``sphere`` / ``plane`` surface grids (X, Y, Z). The all-ones axis is drawn dashed.
+    ``sphere`` / ``plane`` polylines (m, 3) (NaN rows = gaps). The all-ones axis is drawn dashed. No surfaces:
+    a surface trace costs ~200 ms per redraw in software WebGL, a line a few ms.
     """
     data = []
-    if plane is not None:
-        data.append({"type": "surface", "x": _f32(plane[0]), "y": _f32(plane[1]), "z": _f32(plane[2]),
-                     "opacity": 0.15, "showscale": False, "hoverinfo": "skip", "name": "plane Σx = 0",
-                     "colorscale": [[0, PALETTE["sky"]], [1, PALETTE["sky"]]]})  # fmt: skip
-    if sphere is not None:
-        data.append({"type": "surface", "x": _f32(sphere[0]), "y": _f32(sphere[1]), "z": _f32(sphere[2]),
-                     "opacity": 0.12, "showscale": False, "hoverinfo": "skip", "name": "sphere ‖y‖ = √3",
-                     "colorscale": [[0, PALETTE["sky"]], [1, PALETTE["sky"]]]})  # fmt: skip
+    for pts, name, dash in ((plane, "plane Σy = 0 (outline)", "dot"), (sphere, "sphere ‖y‖ = √3", "solid")):
+        if pts is not None:
+            data.append({"type": "scatter3d", "x": _f32(pts[:, 0]), "y": _f32(pts[:, 1]), "z": _f32(pts[:, 2]),
+                         "mode": "lines", "name": name, "connectgaps": False, "hoverinfo": "skip",
+                         "line": {"color": PALETTE["sky"], "width": 2, "dash": dash}})  # fmt: skip
     if circle is not None:
         data.append({"type": "scatter3d", "x": _f32(circle[:, 0]), "y": _f32(circle[:, 1]), "z": _f32(circle[:, 2]),
                      "mode": "lines", "name": "outputs: circle of radius √3 in Σy = 0",
                      "line": {"color": PALETTE["sky"], "width": 4}, "hoverinfo": "skip"})  # fmt: skip
     h = axis_half
     data.append({"type": "scatter3d", "x": _f32([-h, h]), "y": _f32([-h, h]), "z": _f32([-h, h]), "mode": "lines",
-                 "name": "all-ones axis 1", "line": {"color": PALETTE["grey"], "dash": "dash", "width": 3},
+                 "name": "all-ones axis 1", "line": {"color": PALETTE["grey"], "dash": "dash", "width": 4},
                  "hoverinfo": "name"})  # fmt: skip
     for name, start, vec, colour in arrows:
         data += _arrow(np.asarray(start), np.asarray(vec), colour, name)
@@ -125,7 +125,7 @@ def jacobian_figure(
         for ax, label in (("xaxis", "x₁"), ("yaxis", "x₂"), ("zaxis", "x₃"))
     }  # fmt: skip
     layout = {
-        "scene": {"camera": _CAMERA, "aspectmode": "cube", **axes},
+        "scene": {"camera": _SIDE_CAMERA, "aspectmode": "cube", **axes},
         "height": height,
         "margin": {"l": 0, "r": 0, "t": 10, "b": 0},
         "uirevision": UIREVISION,

@@ -131,9 +131,12 @@ def arrows(
     return Arrows(x=x, y=y, g=g, grad_x=grad_x, centered=centered, dots=cos, grad_norm=float(n), shown=shown)
 
 
-def output_set(norm: str, *, points: int = 120) -> dict[str, np.ndarray | tuple]:
-    """Where the outputs lie at d = 3: LayerNorm's circle of radius √3 in the plane Σy = 0 (and that plane
-    as a grid), RMSNorm's sphere of radius √3 (a grid). Keys: "circle" (m, 3), "plane", "sphere" (X, Y, Z).
+def output_set(norm: str, *, points: int = 120) -> dict[str, np.ndarray]:
+    """Where the outputs lie at d = 3, as polylines (lines draw far faster than surfaces in WebGL).
+
+    LayerNorm: "circle" (m, 3) of radius √3 in the plane Σy = 0 and "plane" (5, 3), the closed outline of
+    that plane inside the view. RMSNorm: "sphere" (3m + 2, 3), three great circles of radius √3 separated
+    by NaN rows (gaps in the line).
 
     >>> c = output_set("layernorm")["circle"]
     >>> bool(np.allclose(np.linalg.norm(c, axis=1), 3**0.5)), bool(np.allclose(c.sum(1), 0))
@@ -145,12 +148,15 @@ def output_set(norm: str, *, points: int = 120) -> dict[str, np.ndarray | tuple]
         u = np.array([1.0, -1.0, 0.0]) / math.sqrt(2)
         v = np.array([1.0, 1.0, -2.0]) / math.sqrt(6)
         circle = r * (np.cos(t)[:, None] * u + np.sin(t)[:, None] * v)  # (m, 3)
-        a, b = np.meshgrid(np.linspace(-VIEW_HALF, VIEW_HALF, 2), np.linspace(-VIEW_HALF, VIEW_HALF, 2))
-        plane = (a * u[0] + b * v[0], a * u[1] + b * v[1], a * u[2] + b * v[2])
-        return {"circle": circle, "plane": plane}
+        h = 0.9 * VIEW_HALF
+        corners = np.array([[-h, -h], [h, -h], [h, h], [-h, h], [-h, -h]])  # (5, 2) in the plane's (u, v)
+        return {"circle": circle, "plane": corners[:, :1] * u + corners[:, 1:] * v}
     if norm == "rmsnorm":
-        th, ph = np.meshgrid(np.linspace(0, np.pi, 24), np.linspace(0, 2 * np.pi, 48))
-        return {"sphere": (r * np.sin(th) * np.cos(ph), r * np.sin(th) * np.sin(ph), r * np.cos(th))}
+        c, s = r * np.cos(t), r * np.sin(t)
+        z = np.zeros_like(t)
+        gap = np.full((1, 3), np.nan)
+        rings = [np.stack(p, 1) for p in ((c, s, z), (c, z, s), (z, c, s))]  # three great circles
+        return {"sphere": np.concatenate([rings[0], gap, rings[1], gap, rings[2]])}
     raise ValueError(f"Unknown norm {norm!r}. Pick one of {', '.join(NORMS)}.")
 
 

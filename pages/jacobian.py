@@ -21,7 +21,7 @@ SCALES = [0.1, 0.15, 0.25, 0.4, 0.6, 1.0, 1.5, 2.5, 4.0, 6.0, 10.0]
 
 
 def controls_ui() -> dict:
-    cols = st.columns(5)
+    cols = st.columns([0.9, 1.6, 1, 1, 1])
     norm = cols[0].radio(
         "Norm", list(NORM_LABELS), format_func=NORM_LABELS.get, key="jc_norm", horizontal=True,
         help="LayerNorm centers and scales; RMSNorm only scales (ε = 0 here: exact).",
@@ -34,8 +34,8 @@ def controls_ui() -> dict:
         "Input scale s", SCALES, value=2.5, key="jc_scale",
         help="x = s·u: the output y does not move, the input gradient shrinks as 1/s.",
     )  # fmt: skip
-    azimuth = cols[3].slider("Input azimuth (°)", -180, 180, 20, 5, key="jc_az", help="Direction u of the input x.")
-    elevation = cols[4].slider("Input elevation (°)", -85, 85, 35, 5, key="jc_el", help="Direction u of the input x.")
+    azimuth = cols[3].slider("Input azimuth (°)", -180, 180, 10, 5, key="jc_az", help="Direction u of the input x.")
+    elevation = cols[4].slider("Input elevation (°)", -85, 85, 5, 5, key="jc_el", help="Direction u of the input x.")
     return {"norm": norm, "upstream": upstream, "scale": scale, "azimuth": azimuth, "elevation": elevation}
 
 
@@ -92,7 +92,7 @@ st.caption(
     f"Exact coordinates, axes fixed at ±{jacobian.VIEW_HALF:g} so lengths compare as you move the sliders. "
     f"‖∂loss/∂x‖ = {a.grad_norm:.4f}; {orth}. "
     + (
-        "LayerNorm's outputs lie on the circle of radius √3 in the plane Σy = 0 (shaded)."
+        "LayerNorm's outputs lie on the circle of radius √3 in the plane Σy = 0 (dotted outline)."
         if c["norm"] == "layernorm"
         else "RMSNorm's outputs lie on the sphere of radius √3."
     )
