@@ -175,3 +175,43 @@ def test_bad_depth_list():
         dynamics.depth_sweep("pre", dim=16, heads=2, depths=[])
     with pytest.raises(ValueError, match="depths"):
         dynamics.depth_sweep("pre", dim=16, heads=2, depths=[0, 2])
+
+
+def test_one_thread_restores_the_thread_count_even_when_calls_overlap():
+    """Two overlapping callers in threads, as two Streamlit sessions: the second thread is created while the
+    first is inside (so it starts on 1 thread), and leaves last. Afterwards new threads must not start on 1."""
+    import threading
+
+    before = torch.get_num_threads()
+    if before == 1:
+        pytest.skip("torch uses one thread on this machine: nothing to restore")
+    first_in, first_out, seen = threading.Event(), threading.Event(), {}
+
+    def first():
+        with dynamics.one_thread():
+            first_in.set()
+            first_out.wait(10)
+
+    def second():
+        seen["started_with"] = torch.get_num_threads()
+        with dynamics.one_thread():
+            first_out.set()  # the first caller leaves while this one is inside
+            t1.join(10)
+            seen["inside"] = torch.get_num_threads()
+
+    def later():
+        seen["later"] = torch.get_num_threads()
+
+    t1 = threading.Thread(target=first)
+    t1.start()
+    first_in.wait(10)
+    t2 = threading.Thread(target=second)
+    t2.start()
+    t2.join(10)
+    t3 = threading.Thread(target=later)
+    t3.start()
+    t3.join(10)
+    assert seen["started_with"] == 1  # the premise: threads inherit the last value set
+    assert seen["inside"] == 1
+    assert seen["later"] == before, "a thread created afterwards (a new Streamlit run) was left on one thread"
+    assert torch.get_num_threads() == before
