@@ -187,11 +187,11 @@ def keys_figure(
          "name": "convex hull of the projected keys", "line": {"color": PALETTE["blue"], "width": 4, "dash": "dash"},
          "hoverinfo": "skip"},
         pts(projected, sel, "projected x − μ1: selectable", PALETTE["blue"], "circle", 5),
-        pts(projected, unselectable, "projected: unselectable (inside the hull)", PALETTE["vermillion"], "x", 7),
+        pts(projected, unselectable, "projected: unselectable (inside the hull)", PALETTE["vermillion"], "square", 6),
         pts(normalized, everything, "LayerNorm(x): on the circle, all selectable", PALETTE["green"], "diamond", 5),
     ]  # fmt: skip
     if raw is not None:
-        data.append(pts(raw, everything, "raw keys x", PALETTE["grey"], "circle-open", 3))
+        data.append(pts(raw, everything, "raw keys x", PALETTE["grey"], "circle", 4))
     pool = [projected, normalized, circle] + ([raw] if raw is not None else [])
     half = 1.08 * max(float(np.abs(p).max()) for p in pool)
     axes = {

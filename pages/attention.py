@@ -147,8 +147,9 @@ if view is not None:
                                        raw=view.raw)  # fmt: skip
     ui.plotly_view(fig, key="at_keys", revision=f"{k['n']}-{k['seed']}")
     st.caption(
-        f"One set of n = {k['n']} keys at d = 3, exact coordinates: raw keys (grey rings), their projection onto "
-        f"the plane Σk = 0 (blue; {int(view.unselectable.sum())} inside the hull, red ✕: no query can make them "
-        "win), and their LayerNorm outputs on the circle of radius √3 (green): every one a corner, every one "
-        "selectable. Turn the view to look along 1 and the plane becomes a disc."
+        f"One set of n = {k['n']} keys at d = 3, exact coordinates: raw keys (grey), their projection onto "
+        f"the plane Σk = 0 (blue; {int(view.unselectable.sum())} inside the hull, vermillion squares: no query "
+        "can make them win), and their LayerNorm outputs on the circle of radius √3 (green): every one a corner, "
+        "every one selectable. The first view looks along 1, so the plane is seen face on; turn it to see the raw "
+        "keys off the plane."
     )
