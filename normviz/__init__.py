@@ -3,6 +3,46 @@
 The library never imports Streamlit: pages call these modules and draw what they return.
 """
 
-from normviz import batch, device, figures, geometry, inputs, norms, projection, running, sphere
+from normviz import (
+    attention,
+    batch,
+    coupling,
+    cube,
+    device,
+    dynamics,
+    figures,
+    figures_dynamics,
+    figures_sharing,
+    flow_view,
+    geometry,
+    groups,
+    inputs,
+    instance,
+    jacobian,
+    norms,
+    projection,
+    running,
+    sphere,
+)
 
-__all__ = ["batch", "device", "figures", "geometry", "inputs", "norms", "projection", "running", "sphere"]
+__all__ = [
+    "attention",
+    "batch",
+    "coupling",
+    "cube",
+    "device",
+    "dynamics",
+    "figures",
+    "figures_dynamics",
+    "figures_sharing",
+    "flow_view",
+    "geometry",
+    "groups",
+    "inputs",
+    "instance",
+    "jacobian",
+    "norms",
+    "projection",
+    "running",
+    "sphere",
+]

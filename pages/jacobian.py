@@ -1,0 +1,113 @@
+"""Jacobian: the gradient LayerNorm and RMSNorm send back to their input, drawn exactly at d = 3."""
+
+import streamlit as st
+
+import ui
+from normviz import figures_dynamics, jacobian
+from normviz.figures import PALETTE
+
+ui.require_app()
+
+NORM_LABELS = {"layernorm": "LayerNorm", "rmsnorm": "RMSNorm"}
+UPSTREAM_LABELS = {
+    "tangent": "along the output set (tangent)",
+    "radial": "along y (changes only the scale)",
+    "ones": "along 1 (changes only the mean)",
+    "e1": "axis e₁",
+    "e2": "axis e₂",
+    "e3": "axis e₃",
+}
+SCALES = [0.1, 0.15, 0.25, 0.4, 0.6, 1.0, 1.5, 2.5, 4.0, 6.0, 10.0]
+
+
+def controls_ui() -> dict:
+    cols = st.columns([0.9, 1.6, 1, 1, 1])
+    norm = cols[0].radio(
+        "Norm", list(NORM_LABELS), format_func=NORM_LABELS.get, key="jc_norm", horizontal=True,
+        help="LayerNorm centers and scales; RMSNorm only scales (ε = 0 here: exact).",
+    )  # fmt: skip
+    upstream = cols[1].selectbox(
+        "Output direction g = ∂loss/∂y", list(UPSTREAM_LABELS), format_func=UPSTREAM_LABELS.get, key="jc_up",
+        help="The gradient arriving at the output y; the page shows what reaches the input x.",
+    )  # fmt: skip
+    scale = cols[2].select_slider(
+        "Input scale s", SCALES, value=2.5, key="jc_scale",
+        help="x = s·u: the output y does not move, the input gradient shrinks as 1/s.",
+    )  # fmt: skip
+    azimuth = cols[3].slider("Input azimuth (°)", -180, 180, 10, 5, key="jc_az", help="Direction u of the input x.")
+    elevation = cols[4].slider("Input elevation (°)", -85, 85, 5, 5, key="jc_el", help="Direction u of the input x.")
+    return {"norm": norm, "upstream": upstream, "scale": scale, "azimuth": azimuth, "elevation": elevation}
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_arrows(norm, azimuth, elevation, scale, upstream):
+    return jacobian.arrows(norm, azimuth=azimuth, elevation=elevation, scale=scale, upstream=upstream)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def cached_output_set(norm):
+    return jacobian.output_set(norm)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_sweep(norm, azimuth, elevation, upstream):
+    return jacobian.scale_sweep(norm, azimuth=azimuth, elevation=elevation, upstream=upstream)
+
+
+st.title("The norm's Jacobian, seen")
+st.markdown(
+    "Backpropagation sends the output's gradient g = ∂loss/∂y back through the norm: ∂loss/∂x = Jᵀg. At d = 3 "
+    "every vector can be drawn exactly. LayerNorm cannot change a token's mean or its scale, so the gradient it "
+    "passes back has no component along **1** or along the centered input x − μ1, and it shrinks as 1/‖x − μ1‖."
+)
+st.latex(
+    r"\frac{\partial\mathcal L}{\partial x} = \frac{1}{\sigma}\Big(g - \bar g\,\mathbf 1 - \frac{y^\top g}{d}\,y\Big)"
+    r"\ \ \text{(LayerNorm)},\qquad \frac{1}{\mathrm{rms}(x)}\Big(g - \frac{y^\top g}{d}\,y\Big)\ \ \text{(RMSNorm)}"
+)
+
+c = controls_ui()
+rev = str(hash(tuple(c.items())))
+a = ui.guarded(cached_arrows, c["norm"], c["azimuth"], c["elevation"], c["scale"], c["upstream"])
+ref = cached_output_set(c["norm"])
+name = NORM_LABELS[c["norm"]]
+arrows = [
+    ("input x", [0, 0, 0], a.x, PALETTE["blue"]),
+    (f"output y = {name}(x)", [0, 0, 0], a.y, PALETTE["vermillion"]),
+    ("upstream g = ∂loss/∂y (at y)", a.y, a.g, PALETTE["orange"]),
+    ("∂loss/∂x = Jᵀg (at x)" + ("" if a.shown == 1 else f", drawn at {a.shown:.2f}×"), a.x, a.shown * a.grad_x,
+     PALETTE["green"]),
+]  # fmt: skip
+if c["norm"] == "layernorm":
+    arrows.insert(1, ("centered input x − μ1", [0, 0, 0], a.centered, PALETTE["purple"]))
+fig = figures_dynamics.jacobian_figure(
+    arrows, circle=ref.get("circle"), plane=ref.get("plane"), sphere=ref.get("sphere"), axis_half=jacobian.VIEW_HALF
+)
+ui.plotly_view(fig, key="jc_view", revision=rev)
+orth = (
+    f"cos(∂loss/∂x, 1) = {a.dots['1']:+.1e}, cos(∂loss/∂x, x − μ1) = {a.dots['centered']:+.1e}"
+    if c["norm"] == "layernorm"
+    else f"cos(∂loss/∂x, x) = {a.dots['centered']:+.1e}; cos(∂loss/∂x, 1) = {a.dots['1']:+.2f} (not 0: no centering)"
+)
+st.caption(
+    f"Exact coordinates, axes fixed at ±{jacobian.VIEW_HALF:g} so lengths compare as you move the sliders. "
+    f"‖∂loss/∂x‖ = {a.grad_norm:.4f}; {orth}. "
+    + (
+        "LayerNorm's outputs lie on the circle of radius √3 in the plane Σy = 0 (dotted outline)."
+        if c["norm"] == "layernorm"
+        else "RMSNorm's outputs lie on the sphere of radius √3."
+    )
+    + " Pick the output direction along y or along 1: nothing flows back."
+)
+
+s, n = cached_sweep(c["norm"], c["azimuth"], c["elevation"], c["upstream"])
+vanishes = bool(n.max() < 1e-9)  # g along y or 1: nothing flows back at any s
+chosen = {} if vanishes else {"this s": [a.grad_norm]}
+fig = figures_dynamics.curves_figure(
+    s, {"‖∂loss/∂x‖": n, **chosen}, x_series={"this s": [c["scale"]]}, xlabel="input scale s",
+    ylabel="‖∂loss/∂x‖", log_x=True, log_y=not vanishes, height=300,
+)  # fmt: skip
+ui.plotly_view(fig, key="jc_sweep", revision=rev, link_cameras=False, defer=True)
+st.caption(
+    "The same input direction scaled by s: the output y and the upstream g stay the same, the input gradient "
+    "falls exactly as 1/s (slope −1 on these log–log axes). Big activations get small gradients through a norm."
+)
