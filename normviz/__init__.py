@@ -3,6 +3,36 @@
 The library never imports Streamlit: pages call these modules and draw what they return.
 """
 
-from normviz import batch, device, figures, geometry, inputs, norms, projection, running, sphere
+from normviz import (
+    activations_view,
+    batch,
+    capture,
+    device,
+    exports,
+    figures,
+    figures_real,
+    geometry,
+    inputs,
+    norms,
+    projection,
+    running,
+    sphere,
+    uploads,
+)
 
-__all__ = ["batch", "device", "figures", "geometry", "inputs", "norms", "projection", "running", "sphere"]
+__all__ = [
+    "activations_view",
+    "batch",
+    "capture",
+    "device",
+    "exports",
+    "figures",
+    "figures_real",
+    "geometry",
+    "inputs",
+    "norms",
+    "projection",
+    "running",
+    "sphere",
+    "uploads",
+]
