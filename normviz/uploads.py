@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -117,7 +118,9 @@ def _safetensors(data: bytes):
 
 def _pt(data: bytes):
     try:
-        obj = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+        with warnings.catch_warnings():  # torch warns about unusual pickle protocols before refusing them
+            warnings.simplefilter("ignore")
+            obj = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as err:
         raise _bad(
             "The .pt file holds Python objects other than tensors; torch.load(weights_only=True) refused to "
