@@ -343,7 +343,8 @@ def upload_ui(prefix: str) -> tuple[str, uploads.Upload] | None:
         return None
     digest = hashlib.sha256(data).hexdigest()[:16] + ("-dropped" if drop else "")
     _uploads()[digest] = up
-    st.caption(f"Read **{file.name}**: {up.note}" + (f"; {up.dropped:,} tokens with NaN/Inf dropped." if up.dropped else "."))
+    dropped = f"; {up.dropped:,} tokens with NaN/Inf dropped." if up.dropped else "."
+    st.caption(f"Read **{file.name}**: {up.note}{dropped}")
     return digest, up
 
 

@@ -141,7 +141,8 @@ st.caption(
     )
 )
 if kind.endswith("RMSNorm"):
-    st.latex(r"y = \gamma \odot \frac{x}{\sqrt{\tfrac{1}{d}\sum_i x_i^2 + \varepsilon}}" + rf",\quad \varepsilon = {eps:g}")
+    rms = r"y = \gamma \odot \frac{x}{\sqrt{\tfrac{1}{d}\sum_i x_i^2 + \varepsilon}}"
+    st.latex(rms + rf",\quad \varepsilon = {eps:g}")
 else:
     st.latex(
         r"y = \gamma \odot \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}} + \beta" + rf",\quad \varepsilon = {eps:g}"
@@ -194,7 +195,11 @@ if spec[0] == "model":
     )  # fmt: skip
     st.caption(
         f"`{names[point]}`: ε = {eps:g}"
-        + (f"; γ from {float(g.min()):.3g} to {float(g.max()):.3g} (mean {float(g.mean()):.3g})" if g is not None else "")
+        + (
+            f"; γ from {float(g.min()):.3g} to {float(g.max()):.3g} (mean {float(g.mean()):.3g})"
+            if g is not None
+            else ""
+        )  # noqa: E501
         + (f"; β from {float(b.min()):.3g} to {float(b.max()):.3g}" if b is not None else "; no β (RMSNorm)")
         + ". After normalizing, feature j is multiplied by γⱼ and shifted by βⱼ."
     )
