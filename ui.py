@@ -224,25 +224,30 @@ def _url_forms(value: Any, fmt: Callable[[Any], str] | None) -> set[str]:
 
 @contextmanager
 def shareable(prefix: str, formats: dict[str, Callable[[Any], str]] | None = None) -> Iterator[None]:
-    """Wrap a page's controls (created with ``key=prefix...`` and ``bind=ui.BIND``).
+    """Wrap a page's controls (created with ``key=prefix...`` and ``bind=ui.BIND``); may wrap the whole page.
 
     After they run, every ``prefix*`` parameter of the opened link that Streamlit did not accept
     (unknown name or a value that is not an option) is named in one notice; the control shows
     its default. ``formats``: the ``format_func`` of controls whose URL value is their label.
     """
     raw = {k: st.query_params.get_all(k) for k in st.query_params if k.startswith(prefix)}
+    slot = st.empty()  # the notice goes above the controls
     yield
     rejected = []
     for k, values in raw.items():
+        if k not in st.session_state:  # no control of this page has that name
+            if k in st.query_params:
+                del st.query_params[k]
+            rejected.append(k)
+            continue
         if k in st.query_params:
             continue  # accepted and kept in the URL
-        if k in st.session_state and len(values) == 1:
-            if values[0] in _url_forms(st.session_state[k], (formats or {}).get(k)):
-                continue  # accepted: it was the default value, which the URL leaves out
+        if len(values) == 1 and values[0] in _url_forms(st.session_state[k], (formats or {}).get(k)):
+            continue  # accepted: it was the default value, which the URL leaves out
         rejected.append(k)
     if rejected:
         names = ", ".join(f"`{k[:40].replace('`', '')}`" for k in rejected)
-        st.warning(
+        slot.warning(
             f"This link had parameters that are not valid here: {names}. They were reset to their defaults.",
             icon=":material/link_off:",
         )

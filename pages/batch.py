@@ -25,20 +25,22 @@ MOMENTA = {"0.01": 0.01, "0.1 (torch default)": 0.1, "0.5": 0.5, "None (cumulati
 def controls_ui() -> dict:
     cols = st.columns(5)
     kind = cols[0].selectbox(
-        "Input distribution", inputs.KINDS, format_func=KIND_LABELS.get, key="bt_kind",
+        "Input distribution", inputs.KINDS, format_func=KIND_LABELS.get, key="bt_kind", bind=ui.BIND,
         help="Where the other tokens of each batch (and the probe token) come from.",
     )  # fmt: skip
     b = cols[1].select_slider(
-        "Batch size B", BATCH_SIZES, value=4, key="bt_batch",
+        "Batch size B", BATCH_SIZES, value=4, key="bt_batch", bind=ui.BIND,
         help="Sequences per batch (log scale). The 3D cloud uses this B; the spread chart sweeps all of them.",
     )  # fmt: skip
     t = cols[2].select_slider(
-        "Tokens per sequence T", [1, 2, 4, 8, 16], value=8, key="bt_tokens",
+        "Tokens per sequence T", [1, 2, 4, 8, 16], value=8, key="bt_tokens", bind=ui.BIND,
         help="BatchNorm pools every token of every sequence: B·T values per feature.",
     )  # fmt: skip
-    d = cols[3].select_slider("Features d", [3, 16, 64], value=64, key="bt_dim", help="d = 3 is drawn exactly.")
+    d = cols[3].select_slider(
+        "Features d", [3, 16, 64], value=64, key="bt_dim", bind=ui.BIND, help="d = 3 is drawn exactly."
+    )
     k = cols[4].select_slider(
-        "Batches K", [20, 50, 100], value=100, key="bt_batches",
+        "Batches K", [20, 50, 100], value=100, key="bt_batches", bind=ui.BIND,
         help="How many independent batches the probe token is put into.",
     )  # fmt: skip
     return {"kind": kind, "batch_size": b, "tokens": t, "dim": d, "batches": k}
@@ -149,18 +151,23 @@ def train_eval_section(c: dict, rev: str) -> None:
     st.subheader("Train mode against eval mode")
     cols = st.columns(4)
     label = cols[0].selectbox(
-        "Momentum", list(MOMENTA), index=1, key="bt_momentum",
+        "Momentum", list(MOMENTA), index=1, key="bt_momentum", bind=ui.BIND,
         help="nn.BatchNorm1d: running = (1 − m)·running + m·batch statistic; None averages all batches equally.",
     )  # fmt: skip
     steps = cols[1].select_slider(
-        "Training steps", [10, 50, 100, 300], value=100, key="bt_steps", help="Batches seen before evaluation."
+        "Training steps",
+        [10, 50, 100, 300],
+        value=100,
+        key="bt_steps",
+        bind=ui.BIND,
+        help="Batches seen before evaluation.",
     )
     r_max = cols[2].slider(
-        "Batch Renorm r_max", 1.0, 5.0, 3.0, 0.1, key="bt_rmax",
+        "Batch Renorm r_max", 1.0, 5.0, 3.0, 0.1, key="bt_rmax", bind=ui.BIND,
         help="Clip on σ_B/σ. r_max = 1 and d_max = 0 is plain BatchNorm.",
     )  # fmt: skip
     d_max = cols[3].slider(
-        "Batch Renorm d_max", 0.0, 5.0, 5.0, 0.1, key="bt_dmax",
+        "Batch Renorm d_max", 0.0, 5.0, 5.0, 0.1, key="bt_dmax", bind=ui.BIND,
         help="Clip on (μ_B − μ)/σ. Loose clips make training use the running statistics.",
     )  # fmt: skip
     momentum = MOMENTA[label]
@@ -202,13 +209,15 @@ def padding_section(c: dict, rev: str) -> None:
     )
 
 
-c = controls_ui()
-rev = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
-cloud_section(c, rev)
-sweep_section(c, rev)
-population_section(c, rev)
-train_eval_section(c, rev)
-padding_section(c, rev)
+with ui.shareable("bt_", formats={"bt_kind": KIND_LABELS.get}):  # wraps every section: all hold controls
+    c = controls_ui()
+    ui.share_caption()
+    rev = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
+    cloud_section(c, rev)
+    sweep_section(c, rev)
+    population_section(c, rev)
+    train_eval_section(c, rev)
+    padding_section(c, rev)
 
 with st.expander("Edge cases: one token, constant features, ε"):
     st.markdown(

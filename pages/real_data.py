@@ -199,7 +199,7 @@ if spec[0] == "model":
             f"; γ from {float(g.min()):.3g} to {float(g.max()):.3g} (mean {float(g.mean()):.3g})"
             if g is not None
             else ""
-        )  # noqa: E501
+        )
         + (f"; β from {float(b.min()):.3g} to {float(b.max()):.3g}" if b is not None else "; no β (RMSNorm)")
         + ". After normalizing, feature j is multiplied by γⱼ and shifted by βⱼ."
     )
