@@ -13,7 +13,7 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/hypersphere.py", title="Hypersphere", icon=":material/language:", url_path="hypersphere"),
     st.Page("pages/batch.py", title="Batch", icon=":material/grain:", url_path="batch"),
-    st.Page("pages/real_data.py", title="Real data", icon=":material/neurology:", url_path="real-data"),
+    st.Page("pages/real-data.py", title="Real data", icon=":material/neurology:", url_path="real-data"),
 ]
 
 page = st.navigation(PAGES)

@@ -34,7 +34,7 @@ st.markdown(
 st.page_link("pages/hypersphere.py", label="Hypersphere: LayerNorm, RMSNorm and DyT in 3D", icon=":material/language:")
 st.page_link("pages/batch.py", label="Batch: BatchNorm couples a token to its batch-mates", icon=":material/grain:")
 st.page_link(
-    "pages/real_data.py",
+    "pages/real-data.py",
     label="Real data: a real transformer's residual stream, or your own",
     icon=":material/neurology:",
 )

@@ -25,7 +25,7 @@ def _open(params: dict | None = None) -> AppTest:
     for k, v in (params or {}).items():
         at.query_params[k] = v
     at.run()
-    at.switch_page("pages/real_data.py").run()
+    at.switch_page("pages/real-data.py").run()
     assert not at.exception, at.exception
     return at
 

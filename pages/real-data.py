@@ -1,4 +1,8 @@
-"""Real data: the residual stream entering each norm of a real transformer, or your own activations."""
+"""Real data: the residual stream entering each norm of a real transformer, or your own activations.
+
+The file is named like its URL (real-data): a fresh server's first visitor opening a shared link runs
+Streamlit's pages-directory mode, which finds a page by its file name (see ui.require_app).
+"""
 
 import streamlit as st
 
