@@ -1,5 +1,6 @@
 """Batch: how BatchNorm couples a token to its batch-mates, and what batch size does to it."""
 
+import numpy as np
 import streamlit as st
 
 import ui
@@ -95,8 +96,13 @@ def cloud_section(c: dict, rev: str) -> None:
     cl = ui.guarded(cached_cloud, c["kind"], c["batch_size"], c["tokens"], c["dim"], c["batches"], stop=False)
     if cl is None:
         return
-    ui.plotly_view(
-        figures_lines.cloud_figure(cl.points, cl.layernorm, axis_labels=cl.labels), key="bt_cloud", revision=rev
+    fig = figures_lines.cloud_figure(cl.points, cl.layernorm, axis_labels=cl.labels)
+    ui.plotly_view(fig, key="bt_cloud", revision=rev)
+    ui.export_buttons(
+        fig,
+        {"batch": np.arange(len(cl.points)), **{f"bn_axis{i + 1}": cl.points[:, i] for i in range(3)}},
+        key="bt_export",
+        name="normviz-batch-cloud",
     )
     axes = (
         "exact coordinates"

@@ -137,19 +137,22 @@ d = view.basis.dim
 st.caption(
     f"{view.before.shape[0]:,} of {view.n_tokens:,} real tokens drawn (padding excluded), coloured by "
     f"log₁₀‖x‖. Axes ({', '.join(view.basis.labels)}) are fitted on the outputs and shared by both scenes; "
-    f"coordinates are exact dot products, the rest of each {d}-dimensional vector is hidden. "
+    f"coordinates are exact dot products, the rest of each {d}-dimensional vector is hidden. A token far from "
+    "the others on the left usually carries a massive activation (below). "
     + (
         "With the model's γ and β the outputs leave the sphere: γ stretches it into an ellipsoid, β moves it."
         if affine
         else f"Without γ, β every {kind} output has length √d = {d**0.5:.4g} (up to ε)."
     )
 )
+mant, _, exp = f"{eps:.0e}".partition("e")
+eps_tex = ("" if mant == "1" else mant + r" \cdot ") + f"10^{{{int(exp)}}}"  # 1e-12 -> 10^{-12}
 if kind.endswith("RMSNorm"):
     rms = r"y = \gamma \odot \frac{x}{\sqrt{\tfrac{1}{d}\sum_i x_i^2 + \varepsilon}}"
-    st.latex(rms + rf",\quad \varepsilon = {eps:g}")
+    st.latex(rms + rf",\quad \varepsilon = {eps_tex}")
 else:
     st.latex(
-        r"y = \gamma \odot \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}} + \beta" + rf",\quad \varepsilon = {eps:g}"
+        r"y = \gamma \odot \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}} + \beta" + rf",\quad \varepsilon = {eps_tex}"
     )
 
 st.subheader("Massive activations")
