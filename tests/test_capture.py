@@ -148,3 +148,28 @@ def test_llama_rmsnorm_capture(llama):
     m = cap.mask
     np.testing.assert_allclose(cap.outputs[-1][m].numpy(), last[m].numpy(), rtol=1e-5, atol=1e-6)
     assert m.sum() == 12
+
+
+def test_any_model_from_a_local_directory(llama, tmp_path):
+    """The 'Another model' path: a directory holding a LLaMA-style model and its tokenizer, loaded by AutoModel."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    model, _ = llama
+    model.save_pretrained(tmp_path)
+    words = ["<unk>", "<s>", "</s>", *"the cat sat on a mat and every token vector is rescaled .".split()]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", eos_token="</s>").save_pretrained(tmp_path)
+
+    loaded, tokenizer = capture.load_model(str(tmp_path))
+    assert tokenizer.pad_token == "</s>"  # none was set: the mask excludes padding anyway
+    cap = capture.capture_text(loaded, tokenizer, ["the cat sat on a mat .", "every token vector is rescaled ."])
+    assert len(cap) == 5 and set(cap.kinds) == {"LlamaRMSNorm"}
+    assert cap.mask.sum(1).tolist() == [7, 6]
+    with torch.inference_mode():
+        ids = torch.tensor([[words.index(w) for w in "the cat sat on a mat .".split()]])
+        ref = model(input_ids=ids).last_hidden_state[0]  # (7, d) the saved model, unpadded
+    k = len(cap) - 1
+    y = F.rms_norm(cap.inputs[k][0], (32,), cap.weights[k], cap.eps[k])
+    torch.testing.assert_close(y, ref, rtol=1e-4, atol=1e-5)
