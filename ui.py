@@ -215,6 +215,8 @@ BIND = "query-params"
 
 def _url_forms(value: Any, fmt: Callable[[Any], str] | None) -> set[str]:
     forms = {str(value)}
+    if isinstance(value, bool):
+        forms.add(str(value).lower())  # toggles and checkboxes: ?key=true
     if fmt is not None:
         forms.add(str(fmt(value)))
     if isinstance(value, float | int) and not isinstance(value, bool):

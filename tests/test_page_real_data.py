@@ -89,6 +89,11 @@ def test_query_params_restore_every_control(reference):
     assert "encoder.layer.2.attention.output.LayerNorm" in at.caption[0].value
 
 
+def test_default_values_in_a_link_are_accepted_quietly():
+    at = _open({"rd_own": "true", "rd_point": "2", "rd_source": "MiniLM (bundled, offline)", "rd_maxtok": "64"})
+    assert not at.warning
+
+
 def test_garbage_query_params_fall_back_with_a_notice():
     at = _open({"rd_point": "99", "rd_maxtok": "abc", "rd_source": "<script>alert(1)</script>", "rd_bogus": "1"})
     assert at.slider(key="rd_point").value == 2
