@@ -349,7 +349,11 @@ def upload_ui(prefix: str) -> tuple[str, uploads.Upload] | None:
     if up is None:
         return None
     digest = hashlib.sha256(data).hexdigest()[:16] + ("-dropped" if drop else "")
-    _uploads()[digest] = up
+    store = _uploads()
+    store.pop(digest, None)
+    store[digest] = up  # newest last
+    while len(store) > 8:  # shared by all sessions: keep the 8 most recent files
+        store.pop(next(iter(store)))
     dropped = f"; {up.dropped:,} tokens with NaN/Inf dropped." if up.dropped else "."
     st.caption(f"Read **{file.name}**: {up.note}{dropped}")
     return digest, up
