@@ -11,6 +11,8 @@ Run it from the repository root (about a minute on an idle 2-core CPU machine):
   13 pre-hooks copying each LayerNorm input, token strings; target <= 1 s.
 * floor: the same tokenizer call and a bare ``model(**inputs)`` under ``torch.inference_mode``; both run
   back to back in alternating order each repeat; verdict on the median per-repeat ratio (target <= 1.2x).
+  On a shared machine other processes' bursts dominate the spread, so the fastest repeat of each is
+  printed too (the best estimate of the undisturbed cost).
 * memory: ``streamlit run app.py``, Chromium (Playwright) opens the Real data page and waits for its
   views; VmRSS and VmHWM of the server process from /proc (target < 1.5 GB resident).
 """
@@ -138,6 +140,12 @@ def main() -> None:
     print(f"capture 64 x 32 tokens, 13 LayerNorm inputs: {med * 1000:.0f} ms  [target <= {TARGET_CAPTURE_S} s] "
           f"{'OK' if med <= TARGET_CAPTURE_S else 'SLOW'}")  # fmt: skip
     print(f"floor   tokenizer + bare model(**inputs):    {fl * 1000:.0f} ms")
+    print(
+        f"fastest repeat (the least disturbed on a shared machine): capture {min(times_ours) * 1000:.0f} ms, "
+        f"floor {min(times_floor) * 1000:.0f} ms, ratio {min(times_ours) / min(times_floor):.2f}x "
+        f"[capture target <= {TARGET_CAPTURE_S} s] {'OK' if min(times_ours) <= TARGET_CAPTURE_S else 'SLOW'}"
+    )
+    print(f"every per-repeat ratio: {', '.join(f'{r:.2f}' for r in ratios)}")
     print(f"ratio   median of per-repeat ratios: {ratio:.2f}x  [target <= {TARGET_RATIO}x] "
           f"{'OK' if ratio <= TARGET_RATIO else 'SLOW'}")  # fmt: skip
 
