@@ -75,8 +75,11 @@ def test_default_view_is_the_captured_stream_and_its_own_layernorm(reference):
 
 
 def test_query_params_restore_every_control(reference):
-    params = {"rd_point": "5", "rd_own": "false", "rd_method": "top 3 PCs", "rd_maxtok": "32"}
+    params = {"rd_point": "5", "rd_own": "false", "rd_method": "top 3 PCs", "rd_maxtok": "32",
+              "rd_text": "The cat sat. A dog ran!"}  # fmt: skip
     at = _open(params)
+    assert at.text_area(key="rd_text").value == "The cat sat. A dog ran!"
+    assert _views(at)[0]["data"][0]["x"].size == 12  # [CLS] the cat sat . [SEP] + [CLS] a dog ran ! [SEP]
     assert at.slider(key="rd_point").value == 5
     assert at.toggle(key="rd_own").value is False
     assert at.radio(key="rd_method").value == "pca"
