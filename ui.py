@@ -311,7 +311,7 @@ def model(source: str):
     return capture.load_model(source)
 
 
-@st.cache_data(max_entries=16, show_spinner="Running the model and capturing the input of every norm…")
+@st.cache_data(max_entries=4, show_spinner="Running the model and capturing the input of every norm…")
 def captured(source: str, text: str, max_tokens: int) -> capture.Capture:
     m, tokenizer = model(source)
     return capture.capture_text(m, tokenizer, capture.split_sentences(text), max_tokens=max_tokens)

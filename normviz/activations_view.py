@@ -66,7 +66,7 @@ def apply_own_norm(
     """The model's norm applied to ``x: (..., d)`` with its own γ, β, ε.
 
     ``kind`` is the module's class name: ``*RMSNorm`` → ``F.rms_norm(x, (d,), γ, ε) (+ β)``,
-    anything else → ``F.layer_norm(x, (d,), γ, β, ε)``.
+    anything else → ``F.layer_norm(x, (d,), γ, β, ε)``. (Gemma's RMSNorm multiplies by 1 + γ: not covered.)
     """
     d = x.shape[-1]
     if kind.endswith("RMSNorm"):

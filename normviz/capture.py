@@ -34,6 +34,7 @@ __all__ = [
 MINILM = "minilm"  # the bundled all-MiniLM-L6-v2
 MAX_SENTENCES = 256
 MAX_TOKENS = 128
+MAX_VALUES = 2**26  # captured values in all (256 MiB float32): MiniLM at 64 x 32 tokens holds 10M
 
 DEFAULT_TEXT = (
     "Layer normalization rescales every token vector to the same length. "
@@ -94,7 +95,9 @@ def _eps(module: nn.Module) -> float:
         v = getattr(module, attr, None)
         if isinstance(v, (int, float)):
             return float(v)
-    return 1e-6 if type(module).__name__.endswith("RMSNorm") else 1e-5  # nn.RMSNorm(eps=None): float eps
+    if isinstance(module, nn.RMSNorm):
+        return torch.finfo(torch.float32).eps  # nn.RMSNorm(eps=None) uses the dtype's machine epsilon
+    return 1e-6 if type(module).__name__.endswith("RMSNorm") else 1e-5
 
 
 def _param(module: nn.Module, name: str) -> torch.Tensor | None:
@@ -121,10 +124,17 @@ def capture(model: nn.Module, batch: dict, *, outputs: bool = False) -> Capture:
         )
     calls: list[tuple[str, nn.Module, torch.Tensor]] = []
     outs: list[torch.Tensor] = []
+    held = [0]  # values captured so far
 
     def pre_hook(name):
         def hook(module, args, kwargs):
             x = args[0] if args else next(iter(kwargs.values()))
+            held[0] += x.numel()
+            if held[0] > MAX_VALUES:  # raised inside the forward pass: stops it before memory runs out
+                raise ValueError(
+                    f"Capturing every norm's input would hold over {MAX_VALUES:,} values (256 MiB). "
+                    "Use fewer sentences or fewer tokens per sentence."
+                )
             calls.append((name, module, x.detach().float().cpu().clone()))  # a copy: no in-place edit reaches it
 
         return hook

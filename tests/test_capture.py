@@ -173,3 +173,17 @@ def test_any_model_from_a_local_directory(llama, tmp_path):
     k = len(cap) - 1
     y = F.rms_norm(cap.inputs[k][0], (32,), cap.weights[k], cap.eps[k])
     torch.testing.assert_close(y, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_capture_refuses_to_hold_too_much(minilm, minilm_batch, monkeypatch):
+    model, _ = minilm
+    monkeypatch.setattr(capture, "MAX_VALUES", 10_000)
+    with pytest.raises(ValueError, match="fewer tokens"):
+        capture.capture(model, minilm_batch)
+    assert all(not m._forward_pre_hooks for _, m in capture.norm_modules(model))  # hooks removed all the same
+
+
+def test_eps_of_torch_rmsnorm_without_eps_is_the_float32_epsilon():
+    cap = capture.capture(nn.Sequential(nn.Linear(3, 4), nn.RMSNorm(4)), {"input": torch.ones(1, 2, 3)})
+    assert cap.eps == (torch.finfo(torch.float32).eps,)
+    assert cap.kinds == ("RMSNorm",)
