@@ -20,6 +20,7 @@ PAGES = [
     st.Page("pages/gradient_flow.py", title="Gradient flow", icon=":material/trending_down:", url_path="gradient-flow"),
     st.Page("pages/jacobian.py", title="Jacobian", icon=":material/north_east:", url_path="jacobian"),
     st.Page("pages/attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
+    st.Page("pages/real-data.py", title="Real data", icon=":material/neurology:", url_path="real-data"),
 ]
 
 page = st.navigation(PAGES)

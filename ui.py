@@ -5,18 +5,21 @@ Everything Streamlit-specific lives here or in pages/; normviz/ stays free of it
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import plotly
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.utils import PlotlyJSONEncoder
 
-from normviz import device, inputs
+from normviz import capture, device, exports, inputs, uploads
 
 ROOT = Path(__file__).resolve().parent
 
@@ -234,3 +237,172 @@ def guarded(fn: Callable[..., Any], *args: Any, stop: bool = True, **kwargs: Any
 def sidebar() -> None:
     with st.sidebar:
         st.caption(f"Computing on: **{device.describe()}**")
+
+
+# --- shareable links: every control in the URL ---------------------------------------------
+# Widgets bind themselves with Streamlit's own ``bind="query-params"`` (the key is the parameter
+# name; a value equal to the default is left out of the URL, an invalid one is dropped).
+# ``shareable`` adds what Streamlit does silently: a notice naming the parameters it dropped.
+
+BIND = "query-params"
+
+
+def _url_forms(value: Any, fmt: Callable[[Any], str] | None) -> set[str]:
+    forms = {str(value)}
+    if isinstance(value, bool):
+        forms.add(str(value).lower())  # toggles and checkboxes: ?key=true
+    if fmt is not None:
+        forms.add(str(fmt(value)))
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        forms |= {f"{value:g}", repr(float(value))}
+    return forms
+
+
+@contextmanager
+def shareable(prefix: str, formats: dict[str, Callable[[Any], str]] | None = None) -> Iterator[None]:
+    """Wrap a page's controls (created with ``key=prefix...`` and ``bind=ui.BIND``); may wrap the whole page.
+
+    After they run, every ``prefix*`` parameter of the opened link that Streamlit did not accept
+    (unknown name or a value that is not an option) is named in one notice; the control shows
+    its default. ``formats``: the ``format_func`` of controls whose URL value is their label.
+    """
+    raw = {k: st.query_params.get_all(k) for k in st.query_params if k.startswith(prefix)}
+    slot = st.empty()  # the notice goes above the controls
+    yield
+    rejected = []
+    for k, values in raw.items():
+        if k not in st.session_state:  # no control of this page has that name
+            if k in st.query_params:
+                del st.query_params[k]
+            rejected.append(k)
+            continue
+        if k in st.query_params:
+            continue  # accepted and kept in the URL
+        if len(values) == 1 and values[0] in _url_forms(st.session_state[k], (formats or {}).get(k)):
+            continue  # accepted: it was the default value, which the URL leaves out
+        rejected.append(k)
+    if rejected:
+        names = ", ".join(f"`{k[:40].replace('`', '')}`" for k in rejected)
+        slot.warning(
+            f"This link had parameters that are not valid here: {names}. They were reset to their defaults.",
+            icon=":material/link_off:",
+        )
+
+
+def share_caption() -> None:
+    st.caption(
+        ":material/link: Every control of this page is in the address bar: copy the link to share this exact view."
+    )
+
+
+# --- exports under a figure ------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _png_browser() -> str | None:
+    return exports.png_browser()
+
+
+def export_buttons(fig: go.Figure, table: dict[str, np.ndarray], *, key: str, name: str) -> None:
+    """Download buttons under a figure: standalone HTML (offline), PNG, and the data as CSV and NPZ.
+
+    ``table``: equal-length columns holding the points the figure shows (CSV and NPZ).
+    HTML and PNG are made only when clicked.
+    """
+    cols = st.columns([1, 1, 1, 1, 3])
+    cols[0].download_button(
+        "HTML", lambda: exports.figure_html(fig), file_name=f"{name}.html", mime="text/html", key=f"{key}_html",
+        on_click="ignore", icon=":material/download:",
+        help="The interactive figure as one HTML file with plotly.js inside: opens offline in any browser.",
+    )  # fmt: skip
+    if _png_browser() is not None:
+        cols[1].download_button(
+            "PNG", lambda: exports.figure_png(fig), file_name=f"{name}.png", mime="image/png", key=f"{key}_png",
+            on_click="ignore", icon=":material/image:",
+            help="A 2400×1400 picture of the current figure (takes a few seconds: it starts a headless browser).",
+        )  # fmt: skip
+    cols[2].download_button(
+        "CSV", exports.table_csv(table), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv",
+        on_click="ignore", icon=":material/table:", help="The points the figure shows, one row each.",
+    )  # fmt: skip
+    cols[3].download_button(
+        "NPZ", lambda: exports.table_npz(table), file_name=f"{name}.npz", mime="application/octet-stream",
+        key=f"{key}_npz", on_click="ignore", icon=":material/data_array:",
+        help="The same columns as numpy arrays: np.load(path).",
+    )  # fmt: skip
+    if _png_browser() is None:
+        cols[4].caption(
+            "PNG export needs a Chromium-based browser for kaleido (apt-get install chromium); "
+            "the HTML file has a camera button that saves a PNG."
+        )
+
+
+# --- real activations: a model's residual stream or an uploaded file -------------------------
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the model (once per server)…")
+def model(source: str):
+    return capture.load_model(source)
+
+
+@st.cache_data(max_entries=4, show_spinner="Running the model and capturing the input of every norm…")
+def captured(source: str, text: str, max_tokens: int) -> capture.Capture:
+    m, tokenizer = model(source)
+    return capture.capture_text(m, tokenizer, capture.split_sentences(text), max_tokens=max_tokens)
+
+
+@st.cache_resource(show_spinner=False)
+def _uploads() -> dict[str, uploads.Upload]:
+    return {}  # digest -> Upload, so cached views can take a plain string instead of a tensor
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the file…")
+def _read_upload(name: str, data: bytes, drop_nonfinite: bool) -> uploads.Upload:
+    return uploads.load(name, data, drop_nonfinite=drop_nonfinite)
+
+
+def upload_ui(prefix: str) -> tuple[str, uploads.Upload] | None:
+    """File uploader + 'drop NaN/Inf tokens'; returns ``(digest, Upload)`` or None (st.error shown)."""
+    file = st.file_uploader(
+        "Activations file",
+        type=list(uploads.EXTENSIONS),
+        key=f"{prefix}upload",
+        help=uploads.ACCEPTED + " Files are read with np.load(allow_pickle=False) / "
+        "torch.load(weights_only=True): pickled objects are refused, never run.",
+    )
+    drop = st.checkbox(
+        "Drop tokens with NaN/Inf",
+        key=f"{prefix}dropnan",
+        help="Keep only the tokens whose values are all finite (the others are masked out).",
+    )
+    if file is None:
+        st.info(uploads.ACCEPTED, icon=":material/upload_file:")
+        return None
+    data = file.getvalue()
+    up = guarded(_read_upload, file.name, data, drop, stop=False)
+    if up is None:
+        return None
+    digest = hashlib.sha256(data).hexdigest()[:16] + ("-dropped" if drop else "")
+    store = _uploads()
+    store.pop(digest, None)
+    store[digest] = up  # newest last
+    while len(store) > 8:  # shared by all sessions: keep the 8 most recent files
+        store.pop(next(iter(store)))
+    dropped = f"; {up.dropped:,} tokens with NaN/Inf dropped." if up.dropped else "."
+    st.caption(f"Read **{file.name}**: {up.note}{dropped}")
+    return digest, up
+
+
+def real_tokens(spec: tuple) -> Any:
+    """``(1, N, d)`` real tokens for a plain, hashable ``spec``: ``("model", source, text, point, max_tokens)``
+    or ``("upload", digest)``; raises ValueError with the fix when they are not available."""
+    if spec[0] == "model":
+        _, source, text, point, max_tokens = spec
+        cap = captured(source, text, max_tokens)
+        if not 0 <= point < len(cap):
+            raise ValueError(f"Capture point {point} does not exist: this model has {len(cap)} (0 … {len(cap) - 1}).")
+        return cap.real(point)[None]  # (1, N, d)
+    up = _uploads().get(spec[1])
+    if up is None:
+        raise ValueError("The uploaded file is no longer in memory: upload it again.")
+    return up.real()[None]  # (1, N, d)

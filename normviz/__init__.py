@@ -4,14 +4,18 @@ The library never imports Streamlit: pages call these modules and draw what they
 """
 
 from normviz import (
+    activations_view,
     attention,
     batch,
+    capture,
     coupling,
     cube,
     device,
     dynamics,
+    exports,
     figures,
     figures_dynamics,
+    figures_real,
     figures_sharing,
     flow_view,
     geometry,
@@ -23,17 +27,22 @@ from normviz import (
     projection,
     running,
     sphere,
+    uploads,
 )
 
 __all__ = [
+    "activations_view",
     "attention",
     "batch",
+    "capture",
     "coupling",
     "cube",
     "device",
     "dynamics",
+    "exports",
     "figures",
     "figures_dynamics",
+    "figures_real",
     "figures_sharing",
     "flow_view",
     "geometry",
@@ -45,4 +54,5 @@ __all__ = [
     "projection",
     "running",
     "sphere",
+    "uploads",
 ]

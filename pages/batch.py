@@ -1,5 +1,6 @@
 """Batch: how BatchNorm couples a token to its batch-mates, and what batch size does to it."""
 
+import numpy as np
 import streamlit as st
 
 import ui
@@ -25,20 +26,22 @@ MOMENTA = {"0.01": 0.01, "0.1 (torch default)": 0.1, "0.5": 0.5, "None (cumulati
 def controls_ui() -> dict:
     cols = st.columns(5)
     kind = cols[0].selectbox(
-        "Input distribution", inputs.KINDS, format_func=KIND_LABELS.get, key="bt_kind",
+        "Input distribution", inputs.KINDS, format_func=KIND_LABELS.get, key="bt_kind", bind=ui.BIND,
         help="Where the other tokens of each batch (and the probe token) come from.",
     )  # fmt: skip
     b = cols[1].select_slider(
-        "Batch size B", BATCH_SIZES, value=4, key="bt_batch",
+        "Batch size B", BATCH_SIZES, value=4, key="bt_batch", bind=ui.BIND,
         help="Sequences per batch (log scale). The 3D cloud uses this B; the spread chart sweeps all of them.",
     )  # fmt: skip
     t = cols[2].select_slider(
-        "Tokens per sequence T", [1, 2, 4, 8, 16], value=8, key="bt_tokens",
+        "Tokens per sequence T", [1, 2, 4, 8, 16], value=8, key="bt_tokens", bind=ui.BIND,
         help="BatchNorm pools every token of every sequence: B·T values per feature.",
     )  # fmt: skip
-    d = cols[3].select_slider("Features d", [3, 16, 64], value=64, key="bt_dim", help="d = 3 is drawn exactly.")
+    d = cols[3].select_slider(
+        "Features d", [3, 16, 64], value=64, key="bt_dim", bind=ui.BIND, help="d = 3 is drawn exactly."
+    )
     k = cols[4].select_slider(
-        "Batches K", [20, 50, 100], value=100, key="bt_batches",
+        "Batches K", [20, 50, 100], value=100, key="bt_batches", bind=ui.BIND,
         help="How many independent batches the probe token is put into.",
     )  # fmt: skip
     return {"kind": kind, "batch_size": b, "tokens": t, "dim": d, "batches": k}
@@ -93,8 +96,13 @@ def cloud_section(c: dict, rev: str) -> None:
     cl = ui.guarded(cached_cloud, c["kind"], c["batch_size"], c["tokens"], c["dim"], c["batches"], stop=False)
     if cl is None:
         return
-    ui.plotly_view(
-        figures_lines.cloud_figure(cl.points, cl.layernorm, axis_labels=cl.labels), key="bt_cloud", revision=rev
+    fig = figures_lines.cloud_figure(cl.points, cl.layernorm, axis_labels=cl.labels)
+    ui.plotly_view(fig, key="bt_cloud", revision=rev)
+    ui.export_buttons(
+        fig,
+        {"batch": np.arange(len(cl.points)), **{f"bn_axis{i + 1}": cl.points[:, i] for i in range(3)}},
+        key="bt_export",
+        name="normviz-batch-cloud",
     )
     axes = (
         "exact coordinates"
@@ -149,18 +157,23 @@ def train_eval_section(c: dict, rev: str) -> None:
     st.subheader("Train mode against eval mode")
     cols = st.columns(4)
     label = cols[0].selectbox(
-        "Momentum", list(MOMENTA), index=1, key="bt_momentum",
+        "Momentum", list(MOMENTA), index=1, key="bt_momentum", bind=ui.BIND,
         help="nn.BatchNorm1d: running = (1 − m)·running + m·batch statistic; None averages all batches equally.",
     )  # fmt: skip
     steps = cols[1].select_slider(
-        "Training steps", [10, 50, 100, 300], value=100, key="bt_steps", help="Batches seen before evaluation."
+        "Training steps",
+        [10, 50, 100, 300],
+        value=100,
+        key="bt_steps",
+        bind=ui.BIND,
+        help="Batches seen before evaluation.",
     )
     r_max = cols[2].slider(
-        "Batch Renorm r_max", 1.0, 5.0, 3.0, 0.1, key="bt_rmax",
+        "Batch Renorm r_max", 1.0, 5.0, 3.0, 0.1, key="bt_rmax", bind=ui.BIND,
         help="Clip on σ_B/σ. r_max = 1 and d_max = 0 is plain BatchNorm.",
     )  # fmt: skip
     d_max = cols[3].slider(
-        "Batch Renorm d_max", 0.0, 5.0, 5.0, 0.1, key="bt_dmax",
+        "Batch Renorm d_max", 0.0, 5.0, 5.0, 0.1, key="bt_dmax", bind=ui.BIND,
         help="Clip on (μ_B − μ)/σ. Loose clips make training use the running statistics.",
     )  # fmt: skip
     momentum = MOMENTA[label]
@@ -202,13 +215,15 @@ def padding_section(c: dict, rev: str) -> None:
     )
 
 
-c = controls_ui()
-rev = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
-cloud_section(c, rev)
-sweep_section(c, rev)
-population_section(c, rev)
-train_eval_section(c, rev)
-padding_section(c, rev)
+with ui.shareable("bt_", formats={"bt_kind": KIND_LABELS.get}):  # wraps every section: all hold controls
+    c = controls_ui()
+    ui.share_caption()
+    rev = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
+    cloud_section(c, rev)
+    sweep_section(c, rev)
+    population_section(c, rev)
+    train_eval_section(c, rev)
+    padding_section(c, rev)
 
 with st.expander("Edge cases: one token, constant features, ε"):
     st.markdown(

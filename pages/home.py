@@ -41,6 +41,7 @@ LINKS = [
     ("pages/gradient_flow.py", "Gradient flow: Post-LN vs Pre-LN", ":material/trending_down:"),
     ("pages/jacobian.py", "Jacobian: the gradient a norm sends back, in 3D", ":material/north_east:"),
     ("pages/attention.py", "Attention: saturation and unselectable keys", ":material/visibility:"),
+    ("pages/real-data.py", "Real data: a real transformer's residual stream, or your own", ":material/neurology:"),
 ]
 for path, label, icon in LINKS:
     st.page_link(path, label=label, icon=icon)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from normviz import figures, inputs, sphere
+from normviz import capture, figures, inputs, sphere
 
 ui.require_app()
 
@@ -22,7 +22,12 @@ KIND_LABELS = {
     "lognormal_scale": "Per-token lognormal scale",
     "clustered": "Clustered (token types)",
     "low_rank": "Low-rank",
+    "real": "Real: MiniLM's residual stream",
+    "upload": "Real: your uploaded file",
 }
+REAL_KINDS = ("real", "upload")
+KINDS = (*inputs.KINDS, *REAL_KINDS)
+METHOD_LABELS = {"ones+pca": "all-ones axis + 2 PCs", "pca": "top 3 PCs"}
 DIMS = [2, 3, 4, 8, 16, 32, 64, 128, 256, 512, 768, 1024]
 TOKENS = [64, 256, 1024, 4096, 16384, 65536]
 EPS = [1e-12, 1e-8, 1e-5, 1e-3, 1e-2, 0.1, 1.0, 10.0]
@@ -49,21 +54,28 @@ def controls_ui() -> dict:
         list(NORM_LABELS),
         format_func=NORM_LABELS.get,
         key="hs_norm",
+        bind=ui.BIND,
         help="Which normalization to apply to every token vector.",
     )
     kind = top[1].selectbox(
         "Input distribution",
-        inputs.KINDS,
+        KINDS,
         format_func=KIND_LABELS.get,
         key="hs_kind",
-        index=inputs.KINDS.index("anisotropic"),
-        help="\n\n".join(f"**{KIND_LABELS[k]}**: {inputs.DESCRIPTIONS[k]}" for k in inputs.KINDS),
+        bind=ui.BIND,
+        index=KINDS.index("anisotropic"),
+        help="\n\n".join(f"**{KIND_LABELS[k]}**: {inputs.DESCRIPTIONS[k]}" for k in inputs.KINDS)
+        + "\n\n**Real**: the tokens entering one LayerNorm of all-MiniLM-L6-v2 (d = 384) for your text, or "
+        "your own activations (see the Real data page for the model's own γ, β, ε).",
     )
+    real = kind in REAL_KINDS
     dim = top[2].select_slider(
         "Features d",
         DIMS,
         value=3,
         key="hs_dim",
+        disabled=real,
+        bind=ui.BIND,
         help="d = 2 and d = 3 are drawn exactly; for d > 3 the view is a projection.",
     )
     tokens = top[2].select_slider(
@@ -71,18 +83,21 @@ def controls_ui() -> dict:
         TOKENS,
         value=1024,
         key="hs_tokens",
+        disabled=real,
+        bind=ui.BIND,
         help="How many token vectors. Every statistic uses all of them; at most 3,000 are drawn.",
     )
     method = top[3].radio(
         "Projection (d > 3)",
         ["ones+pca", "pca"],
         key="hs_method",
-        disabled=dim <= 3,
-        format_func={"ones+pca": "all-ones axis + 2 PCs", "pca": "top 3 PCs"}.get,
+        bind=ui.BIND,
+        disabled=dim <= 3 and not real,
+        format_func=METHOD_LABELS.get,
         help="All-ones axis + 2 PCs shows the mean direction LayerNorm removes; "
         "top 3 PCs keeps the most variance. Unused when d ≤ 3 (exact coordinates).",
     )
-    seed = top[3].number_input("Seed", 0, 10_000, 0, key="hs_seed", help="Same seed, same tokens.")
+    seed = top[3].number_input("Seed", 0, 10_000, 0, key="hs_seed", bind=ui.BIND, help="Same seed, same tokens.")
 
     uses_stats = norm in ("layernorm", "rmsnorm")
     has_affine = norm != "identity"
@@ -92,6 +107,7 @@ def controls_ui() -> dict:
         EPS,
         value=1e-5,
         key="hs_eps",
+        bind=ui.BIND,
         disabled=not uses_stats,
         format_func=lambda e: f"{e:g}",
         help="Added to the variance before the square root. Large ε pulls small "
@@ -104,6 +120,7 @@ def controls_ui() -> dict:
         1.0,
         0.05,
         key="hs_gscale",
+        bind=ui.BIND,
         disabled=not has_affine,
         help="Multiplies every feature after normalizing: the sphere's radius.",
     )
@@ -114,6 +131,7 @@ def controls_ui() -> dict:
         1.0,
         0.1,
         key="hs_gspread",
+        bind=ui.BIND,
         disabled=not has_affine,
         help="γⱼ = scale · anisotropy^tⱼ with tⱼ from −1 to 1: above 1 the sphere becomes an ellipsoid.",
     )
@@ -124,6 +142,7 @@ def controls_ui() -> dict:
         0.0,
         0.1,
         key="hs_beta",
+        bind=ui.BIND,
         disabled=not has_affine,
         help="Adds β = shift·(1, …, 1) after scaling: moves the whole sphere along the all-ones direction.",
     )
@@ -134,10 +153,13 @@ def controls_ui() -> dict:
         0.5,
         0.05,
         key="hs_alpha",
+        bind=ui.BIND,
         disabled=norm != "dyt",
         help="DyT's scale inside tanh (Zhu et al. 2025 start it at 0.5 and learn it).",
     )
+    spec = real_ui(kind)
     return dict(
+        real=spec,
         norm=norm,
         kind=kind,
         dim=dim,
@@ -152,9 +174,31 @@ def controls_ui() -> dict:
     )
 
 
+def real_ui(kind) -> tuple | None:
+    """Extra controls for real inputs; the plain spec ``ui.real_tokens`` reads (None for synthetic kinds)."""
+    if kind == "real":
+        cols = st.columns([3, 1])
+        text = cols[0].text_area(
+            "Text for MiniLM", capture.DEFAULT_TEXT, height=100, key="hs_text", bind=ui.BIND,
+            help="One sequence per sentence; every real token (no padding) is one point.",
+        )  # fmt: skip
+        point = cols[1].slider(
+            "Capture point", 0, 12, 2, key="hs_point", bind=ui.BIND,
+            help="Which of MiniLM's 13 LayerNorms' input: 0 = embeddings, then two per layer "
+            "(attention output, feed-forward output). The Real data page names them all.",
+        )  # fmt: skip
+        return ("model", capture.MINILM, text, point, 64)
+    if kind == "upload":
+        got = ui.upload_ui("hs_")
+        return ("upload", got[0]) if got else ("upload", "")
+    return None
+
+
 @st.cache_data(max_entries=32, show_spinner="Normalizing and projecting…")
-def compute_view(norm, kind, dim, tokens, method, seed, eps, gamma_scale, gamma_spread, beta_shift, alpha):
-    x = ui.sample(kind, 1, tokens, dim, seed)
+def compute_view(real, norm, kind, dim, tokens, method, seed, eps, gamma_scale, gamma_spread, beta_shift, alpha):
+    if real is not None and real[0] == "upload" and not real[1]:
+        raise ValueError("Upload a file of activations above to see them here.")
+    x = ui.sample(kind, 1, tokens, dim, seed) if real is None else ui.real_tokens(real)  # (1, N, d)
     return sphere.compute(
         x,
         norm,
@@ -175,14 +219,31 @@ st.markdown(
     "DyT squashes each number with tanh and takes no statistics at all. Turn the views with the mouse: "
     "they keep your angle when you move a slider, and the two scenes rotate together."
 )
-c = controls_ui()
+with ui.shareable(
+    "hs_",
+    formats={"hs_norm": NORM_LABELS.get, "hs_kind": KIND_LABELS.get, "hs_method": METHOD_LABELS.get},
+):
+    c = controls_ui()
+    ui.share_caption()
+if c["real"] == ("upload", ""):
+    st.stop()  # the uploader above says what to upload
 v = ui.guarded(compute_view, **c)
 name = NORM_LABELS[c["norm"]]
-d = c["dim"]
+d = v.basis.dim
 
 fig = figures.sphere_view_figure(v, name)
 revision = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
 ui.plotly_view(fig, key="hs_view", revision=revision)
+ui.export_buttons(
+    fig,
+    {
+        **{f"x_axis{i + 1}": v.before[:, i] for i in range(3)},
+        **{f"y_axis{i + 1}": v.after[:, i] for i in range(3)},
+        "log10_norm_x": v.color,
+    },
+    key="hs_export",
+    name="normviz-hypersphere",
+)
 
 if v.basis.method == "exact":
     where = f"Exact coordinates (d = {d}): nothing is projected." + (" The third axis is unused." if d == 2 else "")

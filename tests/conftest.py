@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 
+# Tests never touch the network: Hugging Face libraries read these at import time.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
 import pytest
 
 from tests.browser import CHROMIUM, FLAGS, serve
