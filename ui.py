@@ -215,7 +215,7 @@ def index_slider(container, label: str, n: int, default: int, *, key: str, help:
     """Pick one of 1 … n (1-based, as a class counts). A select_slider, so n = 1 works (st.slider needs
     min < max); the key carries n, so shrinking n starts this slider afresh instead of out of range."""
     return container.select_slider(
-        label, options=list(range(1, n + 1)), value=min(default, n), key=f"{key}_{n}", help=help
+        label, options=list(range(1, n + 1)), value=min(default, n), key=f"{key}_{n}", bind=BIND, help=help
     )
 
 
