@@ -234,31 +234,61 @@ def experiment(
     return prof, sweep
 
 
-def profile(placement: str, *, depth: int, dim: int, heads: int = 4, **kwargs) -> Profile:
+def profile(
+    placement: str,
+    *,
+    depth: int,
+    dim: int,
+    heads: int = 4,
+    norm: str = "layernorm",
+    batch: int = 8,
+    tokens: int = 16,
+    seed: int = 0,
+) -> Profile:
     """Each layer's ‖∂loss/∂W₂‖_F and the hidden state's norm after each layer, from one forward+backward.
-
-    ``kwargs``: ``norm``, ``batch``, ``tokens``, ``seed`` as in :func:`experiment`.
 
     >>> p = profile("post", depth=3, dim=16, heads=2, batch=2, tokens=4)
     >>> p.grad_norms.shape, p.hidden_norms.shape, bool(abs(p.hidden_norms[2] - 4.0) < 1e-3)
     ((3,), (4,), True)
     """
-    return experiment(placement, depth=depth, dim=dim, heads=heads, depths=(), **kwargs)[0]
+    kw = {"norm": norm, "batch": batch, "tokens": tokens, "seed": seed}
+    return experiment(placement, depth=depth, dim=dim, heads=heads, depths=(), **kw)[0]
 
 
-def gradient_norms(placement: str, *, depth: int, dim: int, heads: int = 4, seed: int = 0, **kwargs) -> list[float]:
+def gradient_norms(
+    placement: str,
+    *,
+    depth: int,
+    dim: int,
+    heads: int = 4,
+    seed: int = 0,
+    norm: str = "layernorm",
+    batch: int = 8,
+    tokens: int = 16,
+) -> list[float]:
     """‖∂loss/∂W₂‖_F of each layer's second FFN weight at init, index 0 = first layer (see the module docstring).
 
-    ``kwargs``: ``norm="layernorm"|"rmsnorm"``, ``batch=8``, ``tokens=16`` (the task's size).
+    ``norm``: "layernorm" or "rmsnorm"; ``batch`` sequences of ``tokens`` tokens in the synthetic task.
 
     >>> g = gradient_norms("pre", depth=4, dim=16, heads=2)
     >>> len(g), all(v > 0 for v in g)
     (4, True)
     """
-    return [float(v) for v in profile(placement, depth=depth, dim=dim, heads=heads, seed=seed, **kwargs).grad_norms]
+    prof = profile(placement, depth=depth, dim=dim, heads=heads, norm=norm, batch=batch, tokens=tokens, seed=seed)
+    return [float(v) for v in prof.grad_norms]
 
 
-def depth_sweep(placement: str, *, dim: int, heads: int = 4, depths: Sequence[int] = DEPTHS, **kwargs) -> Sweep:
+def depth_sweep(
+    placement: str,
+    *,
+    dim: int,
+    heads: int = 4,
+    norm: str = "layernorm",
+    batch: int = 8,
+    tokens: int = 16,
+    seed: int = 0,
+    depths: Sequence[int] = DEPTHS,
+) -> Sweep:
     """The last layer's ‖∂loss/∂W₂‖_F against the depth L; equal to ``gradient_norms(..., depth=L)[-1]``.
 
     >>> s = depth_sweep("post", dim=16, heads=2, batch=2, tokens=4, depths=[1, 2])
@@ -266,7 +296,8 @@ def depth_sweep(placement: str, *, dim: int, heads: int = 4, depths: Sequence[in
     ([1, 2], (2,))
     """
     depths = _check_depths(depths, empty=False)
-    return experiment(placement, depth=depths[0], dim=dim, heads=heads, depths=depths, **kwargs)[1]
+    kw = {"norm": norm, "batch": batch, "tokens": tokens, "seed": seed}
+    return experiment(placement, depth=depths[0], dim=dim, heads=heads, depths=depths, **kw)[1]
 
 
 def slope(depths: np.ndarray, values: np.ndarray) -> float:
