@@ -25,15 +25,15 @@ O(d√(ln d / L)) for Pre-LN: Pre-LN's residual stream grows like √L and the f
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from normviz._threads import one_thread
 
 __all__ = [
     "DEPTHS",
@@ -234,31 +234,61 @@ def experiment(
     return prof, sweep
 
 
-def profile(placement: str, *, depth: int, dim: int, heads: int = 4, **kwargs) -> Profile:
+def profile(
+    placement: str,
+    *,
+    depth: int,
+    dim: int,
+    heads: int = 4,
+    norm: str = "layernorm",
+    batch: int = 8,
+    tokens: int = 16,
+    seed: int = 0,
+) -> Profile:
     """Each layer's ‖∂loss/∂W₂‖_F and the hidden state's norm after each layer, from one forward+backward.
-
-    ``kwargs``: ``norm``, ``batch``, ``tokens``, ``seed`` as in :func:`experiment`.
 
     >>> p = profile("post", depth=3, dim=16, heads=2, batch=2, tokens=4)
     >>> p.grad_norms.shape, p.hidden_norms.shape, bool(abs(p.hidden_norms[2] - 4.0) < 1e-3)
     ((3,), (4,), True)
     """
-    return experiment(placement, depth=depth, dim=dim, heads=heads, depths=(), **kwargs)[0]
+    kw = {"norm": norm, "batch": batch, "tokens": tokens, "seed": seed}
+    return experiment(placement, depth=depth, dim=dim, heads=heads, depths=(), **kw)[0]
 
 
-def gradient_norms(placement: str, *, depth: int, dim: int, heads: int = 4, seed: int = 0, **kwargs) -> list[float]:
+def gradient_norms(
+    placement: str,
+    *,
+    depth: int,
+    dim: int,
+    heads: int = 4,
+    seed: int = 0,
+    norm: str = "layernorm",
+    batch: int = 8,
+    tokens: int = 16,
+) -> list[float]:
     """‖∂loss/∂W₂‖_F of each layer's second FFN weight at init, index 0 = first layer (see the module docstring).
 
-    ``kwargs``: ``norm="layernorm"|"rmsnorm"``, ``batch=8``, ``tokens=16`` (the task's size).
+    ``norm``: "layernorm" or "rmsnorm"; ``batch`` sequences of ``tokens`` tokens in the synthetic task.
 
     >>> g = gradient_norms("pre", depth=4, dim=16, heads=2)
     >>> len(g), all(v > 0 for v in g)
     (4, True)
     """
-    return [float(v) for v in profile(placement, depth=depth, dim=dim, heads=heads, seed=seed, **kwargs).grad_norms]
+    prof = profile(placement, depth=depth, dim=dim, heads=heads, norm=norm, batch=batch, tokens=tokens, seed=seed)
+    return [float(v) for v in prof.grad_norms]
 
 
-def depth_sweep(placement: str, *, dim: int, heads: int = 4, depths: Sequence[int] = DEPTHS, **kwargs) -> Sweep:
+def depth_sweep(
+    placement: str,
+    *,
+    dim: int,
+    heads: int = 4,
+    norm: str = "layernorm",
+    batch: int = 8,
+    tokens: int = 16,
+    seed: int = 0,
+    depths: Sequence[int] = DEPTHS,
+) -> Sweep:
     """The last layer's ‖∂loss/∂W₂‖_F against the depth L; equal to ``gradient_norms(..., depth=L)[-1]``.
 
     >>> s = depth_sweep("post", dim=16, heads=2, batch=2, tokens=4, depths=[1, 2])
@@ -266,7 +296,8 @@ def depth_sweep(placement: str, *, dim: int, heads: int = 4, depths: Sequence[in
     ([1, 2], (2,))
     """
     depths = _check_depths(depths, empty=False)
-    return experiment(placement, depth=depths[0], dim=dim, heads=heads, depths=depths, **kwargs)[1]
+    kw = {"norm": norm, "batch": batch, "tokens": tokens, "seed": seed}
+    return experiment(placement, depth=depths[0], dim=dim, heads=heads, depths=depths, **kw)[1]
 
 
 def slope(depths: np.ndarray, values: np.ndarray) -> float:
@@ -276,41 +307,6 @@ def slope(depths: np.ndarray, values: np.ndarray) -> float:
     -0.5
     """
     return float(np.polyfit(np.log(depths), np.log(values), 1)[0])
-
-
-class _OneThread:
-    """torch's thread count is per thread, but a thread created later starts from the last value any thread
-    set (measured, torch 2.13 CPU), and Streamlit runs every script run in a new thread. So every caller sets
-    1 and, leaving, sets back the count from before the first of any overlapping callers: no caller leaves
-    its own thread, or threads created later, on one thread."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.users = 0
-        self.original = 1
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self.lock:
-            if self.users == 0:
-                self.original = torch.get_num_threads()
-            self.users += 1
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            with self.lock:
-                self.users -= 1
-                torch.set_num_threads(self.original)
-
-
-one_thread = _OneThread()
-one_thread.__doc__ = """Run torch on one CPU thread inside ``with one_thread():``, then restore the thread count.
-
-These matmuls are small (d <= 256, <= 512 tokens): one thread is faster, and on a shared machine a
-2-thread OpenMP region whose second thread is descheduled spins (measured: a 24-layer forward+backward
-took 6 s on 2 busy threads, 50 ms on one). See ``_OneThread`` for overlapping callers.
-"""
 
 
 class _Linear(nn.Linear):
