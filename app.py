@@ -17,7 +17,7 @@ PAGES = [
     st.Page("pages/instance.py", title="Instance", icon=":material/view_week:", url_path="instance"),
     st.Page("pages/coupling.py", title="Coupling", icon=":material/hub:", url_path="coupling"),
     st.Page("pages/cube.py", title="Statistics cube", icon=":material/view_in_ar:", url_path="cube"),
-    st.Page("pages/gradient_flow.py", title="Gradient flow", icon=":material/trending_down:", url_path="gradient-flow"),
+    st.Page("pages/gradient-flow.py", title="Gradient flow", icon=":material/trending_down:", url_path="gradient-flow"),
     st.Page("pages/jacobian.py", title="Jacobian", icon=":material/north_east:", url_path="jacobian"),
     st.Page("pages/attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
     st.Page("pages/real-data.py", title="Real data", icon=":material/neurology:", url_path="real-data"),

@@ -38,7 +38,7 @@ LINKS = [
     ("pages/instance.py", "Instance: InstanceNorm couples the tokens of a sequence", ":material/view_week:"),
     ("pages/coupling.py", "Coupling: the exact Jacobian — who moves when one token moves", ":material/hub:"),
     ("pages/cube.py", "Statistics cube: which cells share one mean and variance", ":material/view_in_ar:"),
-    ("pages/gradient_flow.py", "Gradient flow: Post-LN vs Pre-LN", ":material/trending_down:"),
+    ("pages/gradient-flow.py", "Gradient flow: Post-LN vs Pre-LN", ":material/trending_down:"),
     ("pages/jacobian.py", "Jacobian: the gradient a norm sends back, in 3D", ":material/north_east:"),
     ("pages/attention.py", "Attention: saturation and unselectable keys", ":material/visibility:"),
     ("pages/real-data.py", "Real data: a real transformer's residual stream, or your own", ":material/neurology:"),

@@ -19,7 +19,7 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 def _app() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
-    at.switch_page("pages/gradient_flow.py").run()
+    at.switch_page("pages/gradient-flow.py").run()
     assert not at.exception, at.exception
     return at
 
