@@ -258,6 +258,15 @@ def _url_forms(value: Any, fmt: Callable[[Any], str] | None) -> set[str]:
     return forms
 
 
+def _spells(values: list[str], value: Any, fmt: Callable[[Any], str] | None) -> bool:
+    """Whether a link's values for one key name the control's value (multi-selects: ?key=A&key=B, any order)."""
+    if isinstance(value, list | tuple):
+        if not value:
+            return values == [""]  # ?key= clears a multi-select
+        return len(set(values)) == len(value) and all(any(v in _url_forms(x, fmt) for x in value) for v in values)
+    return len(values) == 1 and values[0] in _url_forms(value, fmt)
+
+
 @contextmanager
 def shareable(prefix: str, formats: dict[str, Callable[[Any], str]] | None = None) -> Iterator[None]:
     """Wrap a page's controls (created with ``key=prefix...`` and ``bind=ui.BIND``); may wrap the whole page.
@@ -278,7 +287,7 @@ def shareable(prefix: str, formats: dict[str, Callable[[Any], str]] | None = Non
             continue
         if k in st.query_params:
             continue  # accepted and kept in the URL
-        if len(values) == 1 and values[0] in _url_forms(st.session_state[k], (formats or {}).get(k)):
+        if _spells(values, st.session_state[k], (formats or {}).get(k)):
             continue  # accepted: it was the default value, which the URL leaves out
         rejected.append(k)
     if rejected:

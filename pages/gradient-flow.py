@@ -16,37 +16,47 @@ TOKENS = 16  # tokens per sequence of the synthetic task
 def controls_ui() -> dict:
     cols = st.columns([1.2, 1.2, 1, 1, 1, 1])
     norm = cols[0].selectbox(
-        "Norm", list(NORM_LABELS), format_func=NORM_LABELS.get, key="gf_norm",
+        "Norm", list(NORM_LABELS), format_func=NORM_LABELS.get, key="gf_norm", bind=ui.BIND,
         help="The normalization in every norm position (γ = 1, β = 0, ε = 1e-5). RMSNorm skips the centering.",
     )  # fmt: skip
     depth = cols[1].slider(
-        "Depth L", 1, 48, 12, key="gf_depth",
+        "Depth L", 1, 48, 12, key="gf_depth", bind=ui.BIND,
         help="Blocks in the stack for the layer-by-layer charts. The depth chart sweeps L = 1 … 48 on its own.",
     )  # fmt: skip
     dim = cols[2].select_slider(
-        "Width d", [16, 32, 64, 128, 256], value=64, key="gf_dim",
+        "Width d", [16, 32, 64, 128, 256], value=64, key="gf_dim", bind=ui.BIND,
         help="Features per token. FFN hidden width is 4d.",
     )  # fmt: skip
     heads = cols[3].select_slider(
-        "Heads", [1, 2, 4, 8], value=4, key="gf_heads",
+        "Heads", [1, 2, 4, 8], value=4, key="gf_heads", bind=ui.BIND,
         help="Attention heads; each gets d / heads features (every choice divides every d offered).",
     )  # fmt: skip
     batch = cols[4].select_slider(
-        "Batch", [1, 2, 4, 8, 16], value=8, key="gf_batch",
+        "Batch", [1, 2, 4, 8, 16], value=8, key="gf_batch", bind=ui.BIND,
         help=f"Sequences of {TOKENS} tokens in the synthetic task; the loss averages over all of them.",
     )  # fmt: skip
     seeds = cols[5].slider(
-        "Seeds", 1, 8, 2, key="gf_seeds",
+        "Seeds", 1, 8, 2, key="gf_seeds", bind=ui.BIND,
         help="Independent initializations (and task draws); charts show the mean, bars the min … max.",
     )  # fmt: skip
     shown = st.pills(
         "Placements", list(PLACEMENTS), format_func=PLACEMENTS.get, selection_mode="multi",
-        default=["post", "pre", "peri"], key="gf_placements",
+        default=["post", "pre", "peri"], key="gf_placements", bind=ui.BIND,
         help="Which norm placements to build and compare. With no norm the gradients are 10³–10⁵× larger (add it to "
         "see), which squeezes the other curves together on the shared axis.",
     )  # fmt: skip
     return {"norm": norm, "depth": depth, "dim": dim, "heads": heads, "batch": batch, "seeds": seeds,
             "placements": list(shown or [])}  # fmt: skip
+
+
+def layers_table(view: flow_view.FlowView, placements: list[str]) -> dict[str, np.ndarray]:
+    """The layer chart's points: layer l, and per placement the seed mean (and min, max) of ‖∂loss/∂W₂‖."""
+    table = {"layer": view.layers}
+    for p in placements:
+        label = flow_view.LABELS[p]
+        lo, hi = view.grads_range[label]
+        table |= {f"grad_{p}_mean": view.grads[label], f"grad_{p}_min": lo, f"grad_{p}_max": hi}
+    return table
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -74,7 +84,9 @@ with st.expander("The synthetic task"):
         "choice): ‖∂loss/∂W₂‖_F. The no-norm stack runs in float64 (its gradients overflow float32 past ~25 layers)."
     )
 
-c = controls_ui()
+with ui.shareable("gf_", formats={"gf_norm": NORM_LABELS.get, "gf_placements": PLACEMENTS.get}):
+    c = controls_ui()  # every control of this page is in the URL
+    ui.share_caption()
 rev = str(hash(tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in c.items())))
 if not c["placements"]:
     st.info("Pick at least one placement above.", icon=":material/info:")
@@ -96,6 +108,7 @@ fig = figures_dynamics.curves_figure(
     ylabel="‖∂loss/∂W₂‖ of layer l", log_y=True,
 )  # fmt: skip
 ui.plotly_view(fig, key="gf_layers", revision=rev, link_cameras=False)
+ui.export_buttons(fig, layers_table(view, c["placements"]), key="gf_export", name="normviz-gradient-flow")
 st.caption(
     f"Mean over {c['seeds']} seed(s) of the Frobenius norm of ∂loss/∂W₂ for each layer's FFN output weight, "
     f"L = {c['depth']}, d = {c['dim']}, {c['heads']} heads, {NORM_LABELS[c['norm']]}"

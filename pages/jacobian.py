@@ -1,5 +1,6 @@
 """Jacobian: the gradient LayerNorm and RMSNorm send back to their input, drawn exactly at d = 3."""
 
+import numpy as np
 import streamlit as st
 
 import ui
@@ -23,19 +24,23 @@ SCALES = [0.1, 0.15, 0.25, 0.4, 0.6, 1.0, 1.5, 2.5, 4.0, 6.0, 10.0]
 def controls_ui() -> dict:
     cols = st.columns([0.9, 1.6, 1, 1, 1])
     norm = cols[0].radio(
-        "Norm", list(NORM_LABELS), format_func=NORM_LABELS.get, key="jc_norm", horizontal=True,
+        "Norm", list(NORM_LABELS), format_func=NORM_LABELS.get, key="jc_norm", bind=ui.BIND, horizontal=True,
         help="LayerNorm centers and scales; RMSNorm only scales (ε = 0 here: exact).",
     )  # fmt: skip
     upstream = cols[1].selectbox(
         "Output direction g = ∂loss/∂y", list(UPSTREAM_LABELS), format_func=UPSTREAM_LABELS.get, key="jc_up",
-        help="The gradient arriving at the output y; the page shows what reaches the input x.",
+        bind=ui.BIND, help="The gradient arriving at the output y; the page shows what reaches the input x.",
     )  # fmt: skip
     scale = cols[2].select_slider(
-        "Input scale s", SCALES, value=2.5, key="jc_scale",
+        "Input scale s", SCALES, value=2.5, key="jc_scale", bind=ui.BIND,
         help="x = s·u: the output y does not move, the input gradient shrinks as 1/s.",
     )  # fmt: skip
-    azimuth = cols[3].slider("Input azimuth (°)", -180, 180, 10, 5, key="jc_az", help="Direction u of the input x.")
-    elevation = cols[4].slider("Input elevation (°)", -85, 85, 5, 5, key="jc_el", help="Direction u of the input x.")
+    azimuth = cols[3].slider(
+        "Input azimuth (°)", -180, 180, 10, 5, key="jc_az", bind=ui.BIND, help="Direction u of the input x."
+    )
+    elevation = cols[4].slider(
+        "Input elevation (°)", -85, 85, 5, 5, key="jc_el", bind=ui.BIND, help="Direction u of the input x."
+    )
     return {"norm": norm, "upstream": upstream, "scale": scale, "azimuth": azimuth, "elevation": elevation}
 
 
@@ -65,7 +70,9 @@ st.latex(
     r"\ \ \text{(LayerNorm)},\qquad \frac{1}{\mathrm{rms}(x)}\Big(g - \frac{y^\top g}{d}\,y\Big)\ \ \text{(RMSNorm)}"
 )
 
-c = controls_ui()
+with ui.shareable("jc_", formats={"jc_norm": NORM_LABELS.get, "jc_up": UPSTREAM_LABELS.get}):
+    c = controls_ui()  # every control of this page is in the URL
+    ui.share_caption()
 rev = str(hash(tuple(c.items())))
 a = ui.guarded(cached_arrows, c["norm"], c["azimuth"], c["elevation"], c["scale"], c["upstream"])
 ref = cached_output_set(c["norm"])
@@ -83,6 +90,16 @@ fig = figures_dynamics.jacobian_figure(
     arrows, circle=ref.get("circle"), plane=ref.get("plane"), sphere=ref.get("sphere"), axis_half=jacobian.VIEW_HALF
 )
 ui.plotly_view(fig, key="jc_view", revision=rev)
+ui.export_buttons(
+    fig,
+    {
+        "arrow": np.array([name for name, *_ in arrows]),
+        **{f"tail_x{i + 1}": np.array([float(start[i]) for _, start, _, _ in arrows]) for i in range(3)},
+        **{f"tip_x{i + 1}": np.array([float(start[i] + vec[i]) for _, start, vec, _ in arrows]) for i in range(3)},
+    },
+    key="jc_export",
+    name="normviz-jacobian",
+)
 orth = (
     f"cos(∂loss/∂x, 1) = {a.dots['1']:+.1e}, cos(∂loss/∂x, x − μ1) = {a.dots['centered']:+.1e}"
     if c["norm"] == "layernorm"
