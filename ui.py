@@ -135,6 +135,7 @@ function linkCameras(root) {
     const src = Object.keys(ev).find((k) => /^scene\d*\.camera$/.test(k));
     if (!src) return;
     const cam = ev[src];
+    root.__normvizCamera = cam;  // reapplied to every scene on the next update (see below)
     const upd = {};
     for (const s of scenes) if (s + ".camera" !== src) upd[s + ".camera"] = cam;
     root.__normvizSyncing = true;
@@ -172,6 +173,13 @@ export default function (component) {
     layout.font = Object.assign({ color: colors.text }, layout.font || {});
     layout.hoverlabel = Object.assign({ bgcolor: colors.bg, font: { color: colors.text } }, layout.hoverlabel || {});
     opaqueSceneGrids(layout, colors);
+    if (layout.meta && layout.meta.link_cameras && root.__normvizCamera) {
+      // Plotly.react keeps the camera of the scene the user dragged (uirevision) but not of the scenes
+      // we turned with Plotly.relayout: hand every scene the shared camera so they stay linked
+      for (const s of Object.keys(layout).filter((k) => /^scene\d*$/.test(k))) {
+        layout[s].camera = JSON.parse(JSON.stringify(root.__normvizCamera));
+      }
+    }
     root.style.height = (layout.height || 450) + "px";
     return Plotly.react(root, spec.data, layout, { responsive: true, displaylogo: false }).then(() => {
       linkCameras(root);

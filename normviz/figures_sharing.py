@@ -103,7 +103,9 @@ def cube_figure(panels: list[dict], *, cols: int = 4, height: int = 520) -> go.F
         data.append(_mesh(pos[chosen], PALETTE["vermillion"], 1.0, "the chosen cell", scene, first))
         layout[scene] = {
             "domain": dom,
-            "aspectmode": "data",
+            # proportions of the block: every cell a cube
+            "aspectmode": "manual",
+            "aspectratio": {"x": d / max(shape_max := max(B, T, d), 1), "y": T / shape_max, "z": B / shape_max},
             "camera": {"eye": {"x": -1.6, "y": -1.85, "z": 1.25}},
             "xaxis": _cell_axis("feature j", d),
             "yaxis": _cell_axis("token t", T),

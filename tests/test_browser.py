@@ -60,6 +60,7 @@ def test_keyboard_slider_updates_view_and_keeps_the_camera(page, app_url):
     x_after = page.evaluate(f"() => Array.from(document.querySelector('{VIEW}')._fullData[1].x).slice(0, 5)")
     assert x_after != pytest.approx(x_before), "the output points did not move with beta"
     assert camera(page) == pytest.approx(turned, abs=1e-6), "the camera was reset by the rerun"
+    assert camera(page, "scene2") == pytest.approx(turned, abs=1e-6), "the scenes no longer turn together"
     assert page.locator("[data-testid='stException']").count() == 0
 
 
