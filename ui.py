@@ -324,7 +324,7 @@ def export_buttons(fig: go.Figure, table: dict[str, np.ndarray], *, key: str, na
     """Download buttons under a figure: standalone HTML (offline), PNG, and the data as CSV and NPZ.
 
     ``table``: equal-length columns holding the points the figure shows (CSV and NPZ).
-    HTML and PNG are made only when clicked.
+    Every file is made only when its button is clicked: a rerun costs four buttons, nothing more.
     """
     cols = st.columns([1, 1, 1, 1, 3])
     cols[0].download_button(
@@ -339,7 +339,7 @@ def export_buttons(fig: go.Figure, table: dict[str, np.ndarray], *, key: str, na
             help="A 2400×1400 picture of the current figure (takes a few seconds: it starts a headless browser).",
         )  # fmt: skip
     cols[2].download_button(
-        "CSV", exports.table_csv(table), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv",
+        "CSV", lambda: exports.table_csv(table), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv",
         on_click="ignore", icon=":material/table:", help="The points the figure shows, one row each.",
     )  # fmt: skip
     cols[3].download_button(

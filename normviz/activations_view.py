@@ -84,6 +84,7 @@ class Massive:
     median_abs: float  # median |x| over all real values
     threshold: float  # max(ratio * median_abs, floor)
     tokens_hit: int  # tokens holding at least one massive value
+    hit: np.ndarray  # (N,) bool: which tokens hold one
     n_tokens: int
     variance_share: float  # median over hit tokens of Σ_{j massive}(x_j-μ)² / Σ_j (x_j-μ)²
     ln_value: float  # median over hit tokens of max_j massive |LN(x)_j| (no affine); √d = all variance in one feature
@@ -120,6 +121,7 @@ def massive(tokens: torch.Tensor, *, ratio: float = RATIO, floor: float = FLOOR)
         median_abs=median_abs,
         threshold=threshold,
         tokens_hit=int(hit.sum()),
+        hit=hit.numpy(),
         n_tokens=n,
         variance_share=float(share[hit].median()) if hit.any() else 0.0,
         ln_value=float(ln_val[hit].median()) if hit.any() else 0.0,

@@ -4,6 +4,9 @@ The file is named like its URL (real-data): a fresh server's first visitor openi
 Streamlit's pages-directory mode, which finds a page by its file name (see ui.require_app).
 """
 
+from collections import Counter
+
+import numpy as np
 import streamlit as st
 
 import ui
@@ -83,7 +86,10 @@ def point_view(spec, kind, own, eps, method):
             weight, bias = cap.weights[point], cap.biases[point]
         labels = tuple(f"sentence {b + 1}: {tok}" for b, toks in enumerate(cap.tokens) for tok in toks)
     view = activations_view.real_view(x, kind=kind, weight=weight, bias=bias, eps=eps, method=method, labels=labels)
-    return view, activations_view.massive(x)
+    mas = activations_view.massive(x)
+    words = [lab.split(": ", 1)[1] for lab in labels] if labels else []
+    carriers = Counter(words[i] for i in np.flatnonzero(mas.hit)) if words else Counter()
+    return view, mas, carriers.most_common(6)
 
 
 st.title("Real data")
@@ -116,7 +122,7 @@ with ui.shareable("rd_", formats={"rd_source": SOURCES.get, "rd_method": METHODS
     ui.share_caption()
 
 res = ui.guarded(point_view, spec, kind, c["own"] and spec[0] == "model", eps, c["method"])
-view, mas = res
+view, mas, carriers = res
 affine = spec[0] == "model" and c["own"]
 label = f"{kind}{' with its γ, β' if affine else ''}"
 fig = figures_real.real_pair_figure(view, label)
@@ -171,6 +177,12 @@ if mas.features.size:
         f"those tokens have mean pairwise cosine **{mas.cos_hit:.3f}**"
         + (f" (the other tokens: {mas.cos_rest:.3f})" if mas.cos_rest == mas.cos_rest else "")
         + ": one fixed point, whatever the token (Sun et al. 2024)."
+        + (
+            " The tokens that carry them: " + ", ".join(f"`{w}` ×{n}" for w, n in carriers) + " (Sun et al. "
+            "found them at the starting token and at delimiters such as '.' and [SEP])."
+            if carriers
+            else ""
+        )
     )
 else:
     st.markdown(f"No massive feature at this capture point: the largest |x| is {mas.peak.max():.3g}.")

@@ -34,6 +34,7 @@ def test_massive_finds_planted_features_and_their_effect_on_layernorm():
     m = av.massive(x)
     assert m.features.tolist() == [7, 21]  # largest peak first
     assert m.tokens_hit == 40 and m.n_tokens == 300
+    assert m.hit[:40].all() and not m.hit[40:].any()
     a = np.abs(x.double().numpy())
     assert m.median_abs == pytest.approx(np.median(a))
     assert m.threshold == pytest.approx(max(100 * np.median(a), 10.0))

@@ -48,7 +48,8 @@ def reference():
     for h in hooks:
         h.remove()
     mask = batch["attention_mask"].bool()
-    return [(mod, x[mask]) for mod, x in seen]  # (module, (N, d) real tokens)
+    first = torch.cumsum(mask.sum(1), 0) - mask.sum(1)  # (B,) index of each sentence's first token among the N
+    return [(mod, x[mask]) for mod, x in seen], first  # (module, (N, d) real tokens)
 
 
 def _ones_coordinate(tokens: torch.Tensor) -> np.ndarray:
@@ -61,7 +62,8 @@ def test_default_view_is_the_captured_stream_and_its_own_layernorm(reference):
     figs = _views(at)
     assert len(figs) == 4  # 3D pair, massive features, per-layer angles, gamma/beta
     before, after = figs[0]["data"][0], figs[0]["data"][1]
-    mod, x = reference[2]  # default capture point 2
+    points, first = reference
+    mod, x = points[2]  # default capture point 2
     # every real token is drawn (113 < 3000); axis 1 is the all-ones direction: coordinate = sum(x)/sqrt(d)
     np.testing.assert_allclose(np.sort(before["x"]), _ones_coordinate(x), rtol=1e-4, atol=1e-4)
     with torch.no_grad():
@@ -71,7 +73,11 @@ def test_default_view_is_the_captured_stream_and_its_own_layernorm(reference):
     bars = figs[1]["data"][0]
     assert int(np.argmax(bars["y"])) == 99
     assert bars["y"][99] == pytest.approx(float(x[:, 99].abs().max()), rel=1e-5)
-    assert any("massive feature" in m.value for m in at.markdown)
+    (text,) = [m.value for m in at.markdown if "massive feature" in m.value]
+    # the tokens holding feature 99's massive values are exactly each sentence's first token, [CLS]
+    carriers = torch.nonzero(x[:, 99].abs() >= 100 * x.abs().median()).flatten()
+    assert carriers.tolist() == first.tolist()
+    assert f"`[CLS]` ×{len(first)}" in text
 
 
 def test_query_params_restore_every_control(reference):
