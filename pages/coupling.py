@@ -1,5 +1,6 @@
 """Coupling: perturb one token's input and see which outputs move — the exact Jacobian of each norm."""
 
+import numpy as np
 import streamlit as st
 
 import ui
@@ -119,6 +120,9 @@ with ui.shareable(
             ]
         )
         ui.plotly_view(fig, key="cp_heat", revision=rev, link_cameras=False)
+        j, i = np.indices(cp.tokens.shape).reshape(2, -1)  # every (output, input) token pair
+        table = {"output_token": j + 1, "input_token": i + 1, "block_norm": cp.tokens.reshape(-1)}
+        ui.export_buttons(fig, table, key="cp_export", name="normviz-coupling")
         moved = int(cp.coupled.sum()) - 1
         st.caption(
             f"Left: row j, column i is the size of the d × d block ∂y_j/∂x_i (log colour scale); blank cells are "

@@ -1,5 +1,6 @@
 """The statistics cube: which cells of the (B, T, d) activation block share one mean and variance."""
 
+import numpy as np
 import streamlit as st
 
 import ui
@@ -77,6 +78,10 @@ with ui.shareable("cb_", formats={"cb_norms": LABELS.get}):  # every control of 
             rows = -(-len(panels) // cols)
             fig = figures_sharing.cube_figure(panels, cols=cols, height=400 * rows + 40)
             ui.plotly_view(fig, key="cb_cube", revision=rev)
+            cells = np.indices(c["shape"]).reshape(3, -1)  # (3, B*T*d): b, t, j of every cell
+            table = {"b": cells[0] + 1, "t": cells[1] + 1, "j": cells[2] + 1}
+            table |= {p["title"]: p["shared"].reshape(-1).astype(np.int8) for p in panels}
+            ui.export_buttons(fig, table, key="cb_export", name="normviz-cube")
             b, t, j = (v + 1 for v in c["cell"])
             st.caption(
                 f"Each small cube is one activation x[b, t, j]: features run left to right, tokens front to back, and "

@@ -1,5 +1,6 @@
 """Groups: GroupNorm splits each token into G sub-vectors, each normalized on its own sphere."""
 
+import numpy as np
 import streamlit as st
 
 import ui
@@ -92,6 +93,12 @@ with ui.shareable("gn_", formats={"gn_kind": ui.KIND_LABELS.get}):  # every cont
         panels, cols=cols_, height=height, color_label="log₁₀ ‖x_g‖ (input group length)"
     )
     ui.plotly_view(fig, key="gn_groups", revision=rev)
+    table = {
+        "group": np.concatenate([np.full(len(p.points), p.group + 1) for p in v.panels]),
+        **{f"axis{i + 1}": np.concatenate([p.points[:, i] for p in v.panels]) for i in range(3)},
+        "log10_input_group_length": np.concatenate([p.color for p in v.panels]),
+    }
+    ui.export_buttons(fig, table, key="gn_export", name="normviz-groups")
     shown = ", ".join(str(p.group + 1) for p in v.panels)
     if s == 1:
         view = "every sub-vector is the single number 0"

@@ -69,6 +69,10 @@ with ui.shareable("in_", formats={"in_kind": ui.KIND_LABELS.get}):  # every cont
         reference=v.reference,
     )  # fmt: skip
     ui.plotly_view(fig, key="in_view", revision=rev)
+    table = {"sequence": v.sequence + 1}
+    table |= {f"input_axis{i + 1}": v.before[:, i] for i in range(3)}
+    table |= {f"output_axis{i + 1}": v.after[:, i] for i in range(3)}
+    ui.export_buttons(fig, table, key="in_export", name="normviz-instance")
     if c["tokens"] == 3:
         where = "exact coordinates (a feature's values at tokens 1, 2, 3): every output lies on the drawn circle"
     elif c["tokens"] == 2:

@@ -38,3 +38,27 @@ def text_only_url(tmp_path_factory):
     yield url
     proc.terminate()
     proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def csv_files():
+    """CSV files the pages' export buttons offer, by file name, as bytes, while a test module runs.
+
+    The buttons build their files only when clicked (which AppTest cannot do), so this wraps
+    ``ui.export_buttons`` and builds each CSV from the very table the page handed it, with the same
+    ``normviz.exports.table_csv`` the button calls.
+    """
+    import ui
+    from normviz import exports
+
+    files: dict[str, bytes] = {}
+    original = ui.export_buttons
+
+    def recording(fig, table, *, key, name):
+        files[f"{name}.csv"] = exports.table_csv(table).encode()
+        return original(fig, table, key=key, name=name)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(ui, "export_buttons", recording)
+    yield files
+    mp.undo()

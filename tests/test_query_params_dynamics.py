@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from tests.figure_data import component_figure
@@ -74,23 +73,6 @@ GF_RESTORED = {
     ("slider", "gf_seeds"): 3,
     ("button_group", "gf_placements"): ["pre", "none"],
 }
-
-
-@pytest.fixture(scope="module")
-def csv_files():
-    """Every CSV the download buttons hand to Streamlit's media storage, by file name, while the tests run."""
-    files: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def spy(self, path_or_data, mimetype, kind, filename=None):
-        if mimetype == "text/csv":
-            files[filename] = path_or_data
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
-    yield files
-    mp.undo()
 
 
 @pytest.fixture(scope="module")

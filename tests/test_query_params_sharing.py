@@ -3,6 +3,8 @@ control and the view; garbage falls back to the defaults with one notice, never 
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -96,3 +98,23 @@ def test_garbage_falls_back_with_one_notice(page, garbage):
         if key.startswith(page[:2]) or key.startswith(("gn_", "in_", "cp_", "cb_")):
             assert f"`{key}`" in names, key
     assert at.get("bidi_component"), "the page still draws its views"
+
+
+def _csv(data: bytes) -> dict[str, np.ndarray]:
+    header, *rows = csv.reader(io.StringIO(data.decode()))
+    return {col: np.array([float(r[j]) for r in rows]) for j, col in enumerate(header)}
+
+
+def test_exported_csvs_hold_what_the_figures_draw(csv_files):
+    at = _open("coupling", {"cp_B": "3"})
+    heat = component_figure(next(e for e in at.get("bidi_component") if e.key == "cp_heat"))
+    cols = _csv(csv_files["normviz-coupling.csv"])
+    raw = np.asarray(heat["data"][0]["customdata"], dtype=np.float64)  # (24, 24) drawn block norms
+    np.testing.assert_allclose(cols["block_norm"], raw[cols["output_token"].astype(int) - 1,
+                               cols["input_token"].astype(int) - 1], rtol=1e-6)  # fmt: skip
+    assert len(cols["block_norm"]) == raw.size
+    at = _open("instance", {"in_B": "2"})
+    view = component_figure(next(e for e in at.get("bidi_component") if e.key == "in_view"))
+    cols = _csv(csv_files["normviz-instance.csv"])
+    drawn = np.stack([view["data"][1][k] for k in "xyz"], 1)
+    np.testing.assert_allclose(np.stack([cols[f"output_axis{i}"] for i in (1, 2, 3)], 1), drawn, rtol=1e-6)
