@@ -410,6 +410,11 @@ def upload_ui(prefix: str) -> tuple[str, uploads.Upload] | None:
     return digest, up
 
 
+def real_dim(spec: tuple) -> int:
+    """The feature count d of the real tokens ``spec`` names (controls that depend on d need it first)."""
+    return int(real_tokens(spec).shape[-1])
+
+
 def real_tokens(spec: tuple) -> Any:
     """``(1, N, d)`` real tokens for a plain, hashable ``spec``: ``("model", source, text, point, max_tokens)``
     or ``("upload", digest)``; raises ValueError with the fix when they are not available."""

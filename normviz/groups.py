@@ -19,7 +19,7 @@ import torch
 
 from normviz import geometry, inputs, norms, projection, sphere
 
-__all__ = ["MAX_PANELS", "GroupPanel", "GroupView", "divisors", "group_view", "shown_groups"]
+__all__ = ["MAX_PANELS", "GroupPanel", "GroupView", "divisors", "group_view", "group_view_of", "shown_groups"]
 
 MAX_PANELS = 6  # 3D scenes in one figure: browsers allow only a handful of WebGL contexts per page
 
@@ -90,11 +90,27 @@ def group_view(
 
     Every statistic uses all tokens; ``max_points`` caps only the points drawn per panel.
     """
+    _check_groups(groups, dim)
+    x = inputs.sample(kind, batch=1, tokens=tokens, dim=dim, seed=seed)  # (1, N, d)
+    return group_view_of(x, groups=groups, seed=seed, eps=eps, max_points=max_points)
+
+
+def _check_groups(groups, dim: int) -> None:
     if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1 or dim % groups:
         raise ValueError(
             f"G = {groups!r} does not divide d = {dim}. Pick one of the divisors of {dim}: {divisors(dim)}."
         )
-    x = inputs.sample(kind, batch=1, tokens=tokens, dim=dim, seed=seed)  # (1, N, d)
+
+
+def group_view_of(
+    x: torch.Tensor, *, groups: int, seed: int = 0, eps: float = 1e-5, max_points: int = 1500
+) -> GroupView:
+    """The same measurements for given tokens ``x: (1, N, d)`` (real activations, an upload)."""
+    if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[0] != 1 or x.shape[1] < 1:
+        raise ValueError(f"x must be a (1, N, d) tensor of N >= 1 tokens, got {tuple(getattr(x, 'shape', ()))}.")
+    tokens, dim = x.shape[1], x.shape[2]
+    _check_groups(groups, dim)
+    x = x.float().cpu()
     y = norms.apply("groupnorm", x, eps=eps, groups=groups)  # (1, N, d)
     ln = norms.apply("layernorm", x, eps=eps)  # (1, N, d)
     s = dim // groups

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 import ui
-from normviz import figures, figures_sharing, groups, inputs
+from normviz import capture, figures, figures_sharing, groups, inputs
 
 ui.require_app()
 
@@ -12,17 +12,23 @@ DIMS = [2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256]
 TOKENS = [256, 1024, 2048, 4096, 8192]
 
 
+KINDS = (*inputs.KINDS, "real", "upload")
+KIND_LABELS = ui.KIND_LABELS | {"real": "Real: MiniLM's residual stream", "upload": "Real: your uploaded file"}
+
+
 def controls_ui() -> dict:
     cols = st.columns([3, 2, 2, 2])
     kind = cols[0].selectbox(
-        "Input distribution",
-        inputs.KINDS,
-        format_func=ui.KIND_LABELS.get,
-        key="gn_kind",
-        bind=ui.BIND,
-        help=ui.KIND_HELP,
-    )
-    d = cols[1].select_slider("Features d", DIMS, value=12, key="gn_dim", bind=ui.BIND, help="Features per token.")
+        "Input distribution", KINDS, format_func=KIND_LABELS.get, key="gn_kind", bind=ui.BIND,
+        help=ui.KIND_HELP + "\n\n**Real**: the residual stream entering one of MiniLM's LayerNorms for the "
+        "text below (d = 384), or your own activations file; every real token is used.",
+    )  # fmt: skip
+    real = real_ui(kind)
+    d_synthetic = cols[1].select_slider(
+        "Features d", DIMS, value=12, key="gn_dim", bind=ui.BIND, disabled=real is not None,
+        help="Features per token (set by the data for real inputs).",
+    )  # fmt: skip
+    d = d_synthetic if real is None else ui.guarded(ui.real_dim, real)
     divs = groups.divisors(d)
     default = next((g for g in divs if d // g == 3), divs[len(divs) // 2])  # group size 3: exact circles
     g = cols[2].select_slider(
@@ -31,13 +37,38 @@ def controls_ui() -> dict:
         "G = 1 is LayerNorm; G = d normalizes each feature alone (every output 0).",
     )  # fmt: skip
     n = cols[3].select_slider(
-        "Tokens", TOKENS, value=2048, key="gn_tokens", bind=ui.BIND, help="Every statistic uses all of them."
-    )
-    return {"kind": kind, "dim": d, "groups": g, "tokens": n}
+        "Tokens", TOKENS, value=2048, key="gn_tokens", bind=ui.BIND, disabled=real is not None,
+        help="Every statistic uses all of them (real inputs: all real tokens).",
+    )  # fmt: skip
+    return {"kind": kind, "dim": d, "groups": g, "tokens": n, "real": real}
+
+
+def real_ui(kind) -> tuple | None:
+    """Extra controls for real inputs; the plain spec ``ui.real_tokens`` reads (None for synthetic kinds)."""
+    if kind == "real":
+        cols = st.columns([3, 1])
+        text = cols[0].text_area(
+            "Text for MiniLM", capture.DEFAULT_TEXT, height=100, key="gn_text", bind=ui.BIND,
+            help="One sequence per sentence; every real token (no padding) is one point.",
+        )  # fmt: skip
+        point = cols[1].slider(
+            "Capture point", 0, 12, 2, key="gn_point", bind=ui.BIND,
+            help="Which of MiniLM's 13 LayerNorms' input: 0 = embeddings, then two per layer "
+            "(attention output, feed-forward output). The Real data page names them all.",
+        )  # fmt: skip
+        return ("model", capture.MINILM, text, point, 64)
+    if kind == "upload":
+        got = ui.upload_ui("gn_")
+        if not got:
+            st.stop()  # the uploader says what to upload
+        return ("upload", got[0])
+    return None
 
 
 @st.cache_data(max_entries=32, show_spinner="GroupNorm, group by group…")
-def cached_view(kind, tokens, dim, groups_):
+def cached_view(kind, tokens, dim, groups_, real):
+    if real is not None:
+        return groups.group_view_of(ui.real_tokens(real), groups=groups_)
     return groups.group_view(kind, tokens=tokens, dim=dim, groups=groups_)
 
 
@@ -52,10 +83,10 @@ st.latex(
     r"\mu_g = \tfrac{1}{s}\sum_{k=1}^{s} x_{g,k},\quad \textstyle\sum_k y_{g,k} = 0,\ \ \|y_g\| \approx \sqrt{s}"
 )
 st.code("y = F.group_norm(x.reshape(B * T, d), G).reshape(B, T, d)  # tokens as samples, features as channels")
-with ui.shareable("gn_", formats={"gn_kind": ui.KIND_LABELS.get}):  # every control of this page is in the URL
+with ui.shareable("gn_", formats={"gn_kind": KIND_LABELS.get}):  # every control of this page is in the URL
     c = controls_ui()
     ui.share_caption()
-    v = ui.guarded(cached_view, c["kind"], c["tokens"], c["dim"], c["groups"])
+    v = ui.guarded(cached_view, c["kind"], c["tokens"], c["dim"], c["groups"], c["real"])
     s = v.size
 
     if v.groups == 1:
@@ -86,7 +117,7 @@ with ui.shareable("gn_", formats={"gn_kind": ui.KIND_LABELS.get}):  # every cont
                 "labels": p.basis.labels,
             }
         )
-    rev = f"{c['kind']}-{c['dim']}-{c['groups']}-{c['tokens']}"
+    rev = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
     cols_ = len(panels) if len(panels) <= 4 else 3
     height = 420 if len(panels) <= 4 else 720
     fig = figures_sharing.small_multiples_figure(

@@ -212,3 +212,18 @@ def test_coupling_edge_cases_are_explained_not_raised():
     _widget(at, "Tokens T").set_value(16).run()
     _widget(at, "Features d").set_value(64).run()  # 8 * 16 * 64 = 8,192: the largest Jacobian
     assert not at.exception and not at.error
+
+
+def test_groups_page_on_minilms_residual_stream():
+    at = _app("groups")
+    at.selectbox(key="gn_kind").set_value("real").run()
+    assert not at.exception and not at.error
+    g = at.select_slider(key="gn_G_384")
+    assert [int(o) for o in g.options] == [k for k in range(1, 385) if 384 % k == 0]  # d = 384, set by the data
+    assert int(g.value) == 128  # groups of 3: each drawn exactly on its circle
+    fig = _figs(at)[0]
+    for tr in (t for t in fig["data"] if t["type"] == "scatter3d" and t.get("mode") == "markers"):
+        p = np.stack([tr["x"], tr["y"], tr["z"]], 1).astype(np.float64)
+        np.testing.assert_allclose(p.sum(1), 0.0, atol=1e-4)
+        assert np.median(np.linalg.norm(p, axis=1)) == pytest.approx(math.sqrt(3), rel=1e-3)
+    assert _widget(at, "Features d").disabled and _widget(at, "Tokens").disabled
