@@ -118,8 +118,8 @@ with ui.shareable("gn_", formats={"gn_kind": KIND_LABELS.get}):  # every control
             }
         )
     rev = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
-    cols_ = len(panels) if len(panels) <= 4 else 3
-    height = 420 if len(panels) <= 4 else 720
+    cols_ = {4: 2}.get(len(panels), min(3, len(panels)))  # scenes at least a third of the width
+    height = 400 * -(-len(panels) // cols_) + 20
     fig = figures_sharing.small_multiples_figure(
         panels, cols=cols_, height=height, color_label="log₁₀ ‖x_g‖ (input group length)"
     )
