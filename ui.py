@@ -410,6 +410,27 @@ def upload_ui(prefix: str) -> tuple[str, uploads.Upload] | None:
     return digest, up
 
 
+def real_input_ui(prefix: str, kind: str) -> tuple | None:
+    """Extra controls for the real input kinds ("real": MiniLM and its text, "upload": a file); the plain
+    spec ``real_tokens`` reads, ``("upload", "")`` while no file is uploaded, None for synthetic kinds."""
+    if kind == "real":
+        cols = st.columns([3, 1])
+        text = cols[0].text_area(
+            "Text for MiniLM", capture.DEFAULT_TEXT, height=100, key=f"{prefix}text", bind=BIND,
+            help="One sequence per sentence; every real token (no padding) is one point.",
+        )  # fmt: skip
+        point = cols[1].slider(
+            "Capture point", 0, 12, 2, key=f"{prefix}point", bind=BIND,
+            help="Which of MiniLM's 13 LayerNorms' input: 0 = embeddings, then two per layer "
+            "(attention output, feed-forward output). The Real data page names them all.",
+        )  # fmt: skip
+        return ("model", capture.MINILM, text, point, 64)
+    if kind == "upload":
+        got = upload_ui(prefix)
+        return ("upload", got[0]) if got else ("upload", "")
+    return None
+
+
 def real_dim(spec: tuple) -> int:
     """The feature count d of the real tokens ``spec`` names (controls that depend on d need it first)."""
     return int(real_tokens(spec).shape[-1])

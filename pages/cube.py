@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 import ui
-from normviz import cube, figures_sharing, groups
+from normviz import cube, figures_cube, groups
 
 ui.require_app()
 
@@ -76,7 +76,7 @@ with ui.shareable("cb_", formats={"cb_norms": LABELS.get}):  # every control of 
             rev = f"{c['norms']}-{c['shape']}-{c['cell']}-{c['groups']}"
             cols = {1: 1, 2: 2, 4: 2}.get(len(panels), 3)  # scenes of at least a third of the width
             rows = -(-len(panels) // cols)
-            fig = figures_sharing.cube_figure(panels, cols=cols, height=400 * rows + 40)
+            fig = figures_cube.cube_figure(panels, cols=cols, height=400 * rows + 40)
             ui.plotly_view(fig, key="cb_cube", revision=rev)
             cells = np.indices(c["shape"]).reshape(3, -1)  # (3, B*T*d): b, t, j of every cell
             table = {"b": cells[0] + 1, "t": cells[1] + 1, "j": cells[2] + 1}

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 import ui
-from normviz import capture, figures, figures_sharing, groups, inputs
+from normviz import figures, figures_sharing, groups, inputs
 
 ui.require_app()
 
@@ -23,7 +23,9 @@ def controls_ui() -> dict:
         help=ui.KIND_HELP + "\n\n**Real**: the residual stream entering one of MiniLM's LayerNorms for the "
         "text below (d = 384), or your own activations file; every real token is used.",
     )  # fmt: skip
-    real = real_ui(kind)
+    real = ui.real_input_ui("gn_", kind)
+    if real == ("upload", ""):
+        st.stop()  # the uploader says what to upload
     d_synthetic = cols[1].select_slider(
         "Features d", DIMS, value=12, key="gn_dim", bind=ui.BIND, disabled=real is not None,
         help="Features per token (set by the data for real inputs).",
@@ -41,28 +43,6 @@ def controls_ui() -> dict:
         help="Every statistic uses all of them (real inputs: all real tokens).",
     )  # fmt: skip
     return {"kind": kind, "dim": d, "groups": g, "tokens": n, "real": real}
-
-
-def real_ui(kind) -> tuple | None:
-    """Extra controls for real inputs; the plain spec ``ui.real_tokens`` reads (None for synthetic kinds)."""
-    if kind == "real":
-        cols = st.columns([3, 1])
-        text = cols[0].text_area(
-            "Text for MiniLM", capture.DEFAULT_TEXT, height=100, key="gn_text", bind=ui.BIND,
-            help="One sequence per sentence; every real token (no padding) is one point.",
-        )  # fmt: skip
-        point = cols[1].slider(
-            "Capture point", 0, 12, 2, key="gn_point", bind=ui.BIND,
-            help="Which of MiniLM's 13 LayerNorms' input: 0 = embeddings, then two per layer "
-            "(attention output, feed-forward output). The Real data page names them all.",
-        )  # fmt: skip
-        return ("model", capture.MINILM, text, point, 64)
-    if kind == "upload":
-        got = ui.upload_ui("gn_")
-        if not got:
-            st.stop()  # the uploader says what to upload
-        return ("upload", got[0])
-    return None
 
 
 @st.cache_data(max_entries=32, show_spinner="GroupNorm, group by group…")

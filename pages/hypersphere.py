@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from normviz import capture, figures, inputs, sphere
+from normviz import figures, inputs, sphere
 
 ui.require_app()
 
@@ -157,7 +157,7 @@ def controls_ui() -> dict:
         disabled=norm != "dyt",
         help="DyT's scale inside tanh (Zhu et al. 2025 start it at 0.5 and learn it).",
     )
-    spec = real_ui(kind)
+    spec = ui.real_input_ui("hs_", kind)
     return dict(
         real=spec,
         norm=norm,
@@ -172,26 +172,6 @@ def controls_ui() -> dict:
         beta_shift=beta_shift,
         alpha=alpha,
     )
-
-
-def real_ui(kind) -> tuple | None:
-    """Extra controls for real inputs; the plain spec ``ui.real_tokens`` reads (None for synthetic kinds)."""
-    if kind == "real":
-        cols = st.columns([3, 1])
-        text = cols[0].text_area(
-            "Text for MiniLM", capture.DEFAULT_TEXT, height=100, key="hs_text", bind=ui.BIND,
-            help="One sequence per sentence; every real token (no padding) is one point.",
-        )  # fmt: skip
-        point = cols[1].slider(
-            "Capture point", 0, 12, 2, key="hs_point", bind=ui.BIND,
-            help="Which of MiniLM's 13 LayerNorms' input: 0 = embeddings, then two per layer "
-            "(attention output, feed-forward output). The Real data page names them all.",
-        )  # fmt: skip
-        return ("model", capture.MINILM, text, point, 64)
-    if kind == "upload":
-        got = ui.upload_ui("hs_")
-        return ("upload", got[0]) if got else ("upload", "")
-    return None
 
 
 @st.cache_data(max_entries=32, show_spinner="Normalizing and projecting…")
