@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 import ui
+import ui_real
 from normviz import figures, figures_sharing, groups, inputs
 
 ui.require_app()
@@ -23,14 +24,14 @@ def controls_ui() -> dict:
         help=ui.KIND_HELP + "\n\n**Real**: the residual stream entering one of MiniLM's LayerNorms for the "
         "text below (d = 384), or your own activations file; every real token is used.",
     )  # fmt: skip
-    real = ui.real_input_ui("gn_", kind)
+    real = ui_real.real_input_ui("gn_", kind)
     if real == ("upload", ""):
         st.stop()  # the uploader says what to upload
     d_synthetic = cols[1].select_slider(
         "Features d", DIMS, value=12, key="gn_dim", bind=ui.BIND, disabled=real is not None,
         help="Features per token (set by the data for real inputs).",
     )  # fmt: skip
-    d = d_synthetic if real is None else ui.guarded(ui.real_dim, real)
+    d = d_synthetic if real is None else ui.guarded(ui_real.real_dim, real)
     divs = groups.divisors(d)
     default = next((g for g in divs if d // g == 3), divs[len(divs) // 2])  # group size 3: exact circles
     g = cols[2].select_slider(
@@ -48,7 +49,7 @@ def controls_ui() -> dict:
 @st.cache_data(max_entries=32, show_spinner="GroupNorm, group by group…")
 def cached_view(kind, tokens, dim, groups_, real):
     if real is not None:
-        return groups.group_view_of(ui.real_tokens(real), groups=groups_)
+        return groups.group_view_of(ui_real.real_tokens(real), groups=groups_)
     return groups.group_view(kind, tokens=tokens, dim=dim, groups=groups_)
 
 

@@ -3,6 +3,7 @@
 import streamlit as st
 
 import ui
+import ui_real
 from normviz import figures, inputs, sphere
 
 ui.require_app()
@@ -157,7 +158,7 @@ def controls_ui() -> dict:
         disabled=norm != "dyt",
         help="DyT's scale inside tanh (Zhu et al. 2025 start it at 0.5 and learn it).",
     )
-    spec = ui.real_input_ui("hs_", kind)
+    spec = ui_real.real_input_ui("hs_", kind)
     return dict(
         real=spec,
         norm=norm,
@@ -178,7 +179,7 @@ def controls_ui() -> dict:
 def compute_view(real, norm, kind, dim, tokens, method, seed, eps, gamma_scale, gamma_spread, beta_shift, alpha):
     if real is not None and real[0] == "upload" and not real[1]:
         raise ValueError("Upload a file of activations above to see them here.")
-    x = ui.sample(kind, 1, tokens, dim, seed) if real is None else ui.real_tokens(real)  # (1, N, d)
+    x = ui.sample(kind, 1, tokens, dim, seed) if real is None else ui_real.real_tokens(real)  # (1, N, d)
     return sphere.compute(
         x,
         norm,

@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 import ui
+import ui_real
 from normviz import activations_view, capture, figures_real
 
 ui.require_app()
@@ -68,7 +69,7 @@ def controls_ui() -> dict:
 
 @st.cache_data(max_entries=16, show_spinner="Measuring every capture point…")
 def layer_view(source, text, max_tokens):
-    cap = ui.captured(source, text, max_tokens)
+    cap = ui_real.captured(source, text, max_tokens)
     stats = activations_view.layer_stats([cap.real(k) for k in range(len(cap))])
     return cap.names, cap.kinds, cap.weights, cap.biases, cap.eps, stats
 
@@ -76,12 +77,12 @@ def layer_view(source, text, max_tokens):
 @st.cache_data(max_entries=32, show_spinner="Normalizing and projecting…")
 def point_view(spec, kind, own, eps, method):
     """spec: ("model", source, text, point, max_tokens) or ("upload", digest)."""
-    x = ui.real_tokens(spec)[0]  # (N, d)
+    x = ui_real.real_tokens(spec)[0]  # (N, d)
     weight = bias = None
     labels = ()
     if spec[0] == "model":
         _, source, text, point, max_tokens = spec
-        cap = ui.captured(source, text, max_tokens)
+        cap = ui_real.captured(source, text, max_tokens)
         if own:
             weight, bias = cap.weights[point], cap.biases[point]
         labels = tuple(f"sentence {b + 1}: {tok}" for b, toks in enumerate(cap.tokens) for tok in toks)
@@ -114,7 +115,7 @@ with ui.shareable("rd_", formats={"rd_source": SOURCES.get, "rd_method": METHODS
         st.caption(f"Capture point {point}: `{names[point]}` — {kind}, ε = {eps:g}.")
     else:
         with st.container(border=True):
-            got = ui.upload_ui("rd_")
+            got = ui_real.upload_ui("rd_")
         if got is None:
             ui.share_caption()
             st.stop()
