@@ -13,7 +13,7 @@ Run it from the repository root (about half a minute on an idle 2-core CPU machi
 Both run back to back in each repeat, in alternating order (the machine is shared and noisy); the
 verdict is the median of per-repeat ratios (target <= 1.5x) and the median time (target <= 1 s).
 Peak memory is ru_maxrss of this process (target <= 1 GB). Then a fresh child process runs the
-largest sizes the library allows (one draw at ``batch.MAX_VALUES`` values) and reports its own peak
+largest sizes the library allows (one draw at ``checks.MAX_VALUES`` values) and reports its own peak
 (target <= 2 GB).
 """
 
@@ -36,7 +36,8 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from normviz import batch  # noqa: E402
+from normviz.core import checks  # noqa: E402
+from normviz.experiments import batch, batch_stats  # noqa: E402
 
 SIZES = [2**i for i in range(1, 10)]  # 2 ... 512
 K, T, D = 100, 8, 64
@@ -61,13 +62,13 @@ def peak_mib() -> float:
 
 def largest() -> None:
     """Child process: the largest sizes the caps allow, heavy_tailed (the sampler with most temporaries)."""
-    d_probe = batch.MAX_VALUES // (K * max(SIZES) * T)  # one draw at the cap
+    d_probe = checks.MAX_VALUES // (K * max(SIZES) * T)  # one draw at the cap
     t0 = time.perf_counter()
     batch.probe_spread("heavy_tailed", batch_sizes=SIZES, tokens=T, dim=d_probe, batches=K)
     t1 = time.perf_counter()
-    pop_seq = -(-batch.POPULATION_TOKENS // T)
-    d_stats = batch.MAX_VALUES // ((K * max(SIZES) + pop_seq) * T)
-    batch.stats_error("heavy_tailed", batch_sizes=SIZES, tokens=T, dim=d_stats, batches=K, variable_length=True)
+    pop_seq = -(-batch_stats.POPULATION_TOKENS // T)
+    d_stats = checks.MAX_VALUES // ((K * max(SIZES) + pop_seq) * T)
+    batch_stats.stats_error("heavy_tailed", batch_sizes=SIZES, tokens=T, dim=d_stats, batches=K, variable_length=True)
     t2 = time.perf_counter()
     print(
         f"probe_spread heavy_tailed, B = 2..512, K={K}, T={T}, d={d_probe} "

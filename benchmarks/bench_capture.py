@@ -34,7 +34,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from normviz import capture  # noqa: E402
+from normviz.io import capture  # noqa: E402
 
 N_SENTENCES, N_TOKENS = 64, 32
 TARGET_LOAD_S, TARGET_CAPTURE_S, TARGET_RATIO, TARGET_RSS_MIB = 3.0, 1.0, 1.2, 1536
@@ -75,7 +75,7 @@ def memory() -> tuple[float, float]:
     """(VmRSS, VmHWM) in MiB of `streamlit run app.py` after Chromium opened the Real data page."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROMIUM, FLAGS, VIEW, serve, wait_idle
+    from tests.helpers.browser import CHROMIUM, FLAGS, VIEW, serve, wait_idle
 
     proc, url = serve("app.py", Path("/tmp/normviz-bench-capture.log"))
     try:

@@ -28,7 +28,8 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
-from normviz import coupling, norms  # noqa: E402
+from normviz.core import norms  # noqa: E402
+from normviz.experiments import coupling  # noqa: E402
 
 NORMS = ("layernorm", "rmsnorm", "groupnorm", "instancenorm", "batchnorm", "dyt")
 

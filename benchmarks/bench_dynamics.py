@@ -5,7 +5,7 @@ Run it from the repository root (about a minute on an idle 2-core CPU machine):
     /work/venv/bin/python benchmarks/bench_dynamics.py          # options: --repeats 5 --warmup 1
 
 * per configuration (placement x norm at the page's defaults: L = 12, d = 64, 4 heads, 8 x 16 tokens):
-  ``dynamics.experiment`` = what the page computes per (placement, seed): build the 48-layer stack at init
+  ``gradient_flow.experiment`` = what the page computes per (placement, seed): build the 48-layer stack at init
   (Xavier draws), one forward through it, the last layer's gradient at each sweep depth
   L = 1, 2, 3, 6, 12, 24, 48, and the full backward from the loss at L = 12 (every layer's gradient and the
   hidden norms).
@@ -34,27 +34,30 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
-from normviz import attention, dynamics, flow_view, jacobian  # noqa: E402
+from normviz.core import threads  # noqa: E402
+from normviz.experiments import attention, gradient_flow, jacobian  # noqa: E402
 
 DEPTH, DIM, HEADS, BATCH, TOKENS = 12, 64, 4, 8, 16
-CONFIGS = [(p, n) for p in ("post", "pre", "peri") for n in dynamics.NORMS] + [("none", "layernorm")]
+CONFIGS = [(p, n) for p in ("post", "pre", "peri") for n in gradient_flow.NORMS] + [("none", "layernorm")]
 TARGET_RATIO, TARGET_S = 1.3, 3.0
 KEY_COUNTS = [4, 6, 8, 12, 16, 24, 32, 48, 64]  # pages/attention.py's chart
 
 
 def ours(placement: str, norm: str):
-    return dynamics.experiment(
+    return gradient_flow.experiment(
         placement, depth=DEPTH, dim=DIM, heads=HEADS, norm=norm, batch=BATCH, tokens=TOKENS, seed=0
     )
 
 
 def make_floor(placement: str, norm: str):
-    stack = dynamics.build_stack(placement, depth=max(dynamics.DEPTHS), dim=DIM, heads=HEADS, norm=norm, seed=0)
-    x, targets = dynamics.task(batch=BATCH, tokens=TOKENS, dim=DIM, seed=0)
+    stack = gradient_flow.build_stack(
+        placement, depth=max(gradient_flow.DEPTHS), dim=DIM, heads=HEADS, norm=norm, seed=0
+    )
+    x, targets = gradient_flow.task(batch=BATCH, tokens=TOKENS, dim=DIM, seed=0)
     x = x.to(stack.readout.dtype)
 
     def floor():
-        with dynamics.one_thread():
+        with threads.one_thread():
             h = x
             for block in stack.blocks:
                 h = block(h)
@@ -72,7 +75,7 @@ def timed(fn) -> float:
 
 def gradient_flow_page() -> None:
     results = {p: [ours(p, "layernorm") for _ in range(2)] for p in ("post", "pre", "peri")}
-    flow_view.combine(results, dim=DIM)
+    gradient_flow.combine(results, dim=DIM)
 
 
 def jacobian_page() -> None:
@@ -96,7 +99,10 @@ def main() -> None:
     args = ap.parse_args()
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, load avg {load}")
-    print(f"defaults: L = {DEPTH} (sweep to {max(dynamics.DEPTHS)}), d = {DIM}, {HEADS} heads, {BATCH}x{TOKENS} tokens")
+    print(
+        f"defaults: L = {DEPTH} (sweep to {max(gradient_flow.DEPTHS)}), d = {DIM}, {HEADS} heads, "
+        f"{BATCH}x{TOKENS} tokens"
+    )
     print(f"\n{'configuration':24}{'ours ms':>9}{'floor ms':>10}{'ratio':>8}")
     ratios = []
     for placement, norm in CONFIGS:

@@ -10,9 +10,9 @@ What it measures, at batch=1, tokens=N (8,192 and 65,536), d=768, for the "gauss
 "heavy_tailed" inputs, with the page's default controls and norm="layernorm":
 
 * pipeline: exactly what pages/hypersphere.py does on a rerun, without Streamlit:
-  inputs.sample -> sphere.compute(x, "layernorm") -> figures.sphere_view_figure ->
-  fig.to_json() (what ui.plotly_view sends), plus figures.histograms_figure and
-  figures.elementwise_figure serialized the way st.plotly_chart does
+  inputs.sample -> hypersphere.compute(x, "layernorm") -> scenes.sphere_view_figure ->
+  fig.to_json() (what ui.plotly_view sends), plus charts.histograms_figure and
+  charts.elementwise_figure serialized the way st.plotly_chart does
   (plotly.io.to_json(fig.to_dict(), validate=False)).
 * floor: the same distribution drawn by torch alone (torch.randn, or inputs.py's Student-t
   construction written out), F.layer_norm alone, and sklearn PCA(n_components=2,
@@ -61,7 +61,9 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 
-from normviz import figures, inputs, norms, sphere  # noqa: E402
+from normviz.core import inputs, norms  # noqa: E402
+from normviz.experiments import hypersphere  # noqa: E402
+from normviz.figures import charts, scenes, style  # noqa: E402
 
 DIM = 768
 TARGET = 1.3
@@ -82,7 +84,7 @@ def page_pipeline(kind: str, tokens: int) -> tuple[dict[str, float], dict]:
     t0 = now()
     x = inputs.sample(kind, batch=1, tokens=tokens, dim=DIM, seed=c["seed"])  # ui.sample (CPU: .to is a no-op)
     t1 = now()
-    v = sphere.compute(
+    v = hypersphere.compute(
         x,
         NORM,
         eps=c["eps"],
@@ -94,7 +96,7 @@ def page_pipeline(kind: str, tokens: int) -> tuple[dict[str, float], dict]:
         seed=c["seed"],
     )
     t2 = now()
-    fig = figures.sphere_view_figure(v, NORM_LABEL)
+    fig = scenes.sphere_view_figure(v, NORM_LABEL)
     t3 = now()
     fig.update_layout(meta={"link_cameras": True})  # ui.plotly_view
     fig_json = fig.to_json()
@@ -102,18 +104,18 @@ def page_pipeline(kind: str, tokens: int) -> tuple[dict[str, float], dict]:
     t4 = now()
     rh, mh = v.radius_hist, v.mean_hist
     marks = [(v.sqrt_d, f"√d = {v.sqrt_d:.4g}")]
-    hist = figures.histograms_figure(
+    hist = charts.histograms_figure(
         [
             {"title": "token length ‖y‖ (all tokens)", "hist": rh, "marks": marks, "xlabel": "‖y‖"},
             {"title": "token mean (1/d)Σᵢ yᵢ (all tokens)", "hist": mh, "marks": [(0.0, "0")], "xlabel": "mean"},
         ]
     )
     hist_json = _st_plotly_chart_json(hist)
-    series = [("LayerNorm (no affine)", v.elementwise_ln, figures.PALETTE["orange"])]
+    series = [("LayerNorm (no affine)", v.elementwise_ln, style.PALETTE["orange"])]
     curves = [
-        (f"tanh({v.ln_alpha:.3g}·x), best fit to LayerNorm", v.curve_x, v.curve_ln_fit, figures.PALETTE["vermillion"])
+        (f"tanh({v.ln_alpha:.3g}·x), best fit to LayerNorm", v.curve_x, v.curve_ln_fit, style.PALETTE["vermillion"])
     ]
-    el_json = _st_plotly_chart_json(figures.elementwise_figure(v.elementwise_x, series, curves))
+    el_json = _st_plotly_chart_json(charts.elementwise_figure(v.elementwise_x, series, curves))
     t5 = now()
     times = {"sample": t1 - t0, "compute": t2 - t1, "fig3d_build": t3 - t2, "fig3d_json": t4 - t3, "fig2d": t5 - t4}
     times["total"] = t5 - t0
@@ -417,7 +419,7 @@ def main() -> None:
             "N x d",
             "input",
             "sample",
-            "sphere.compute",
+            "hypersphere.compute",
             "3D fig build",
             "3D to_json",
             "2D figs+json",

@@ -4,9 +4,9 @@
 
 1. Every norm on CUDA (float32, with and without a padding mask) against the same call on the
    CPU in float64, the reference; prints the worst absolute error per norm.
-2. The Hypersphere pipeline (sphere.compute) with the tokens on CUDA: runs, and its exact
+2. The Hypersphere pipeline (hypersphere.compute) with the tokens on CUDA: runs, and its exact
    measurements agree with the CPU run.
-3. Timings, medians: sphere.compute at 65,536 x 768 on CUDA against the CPU of the same machine.
+3. Timings, medians: hypersphere.compute at 65,536 x 768 on CUDA against the CPU of the same machine.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from pathlib import Path
 
 import torch
 
+from normviz.core import device, inputs, norms
+from normviz.experiments import hypersphere
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from normviz import device, inputs, norms, sphere
 
 TOL = 1e-4  # float32 on the GPU against float64 on the CPU, outputs of size ~1
 
@@ -74,8 +76,8 @@ def main() -> int:
     n, d = 65_536, 768
     x_cpu = inputs.sample("heavy_tailed", batch=1, tokens=n, dim=d, seed=0)
     x_gpu = x_cpu.to(dev)
-    v_gpu = sphere.compute(x_gpu, "layernorm")
-    v_cpu = sphere.compute(x_cpu, "layernorm")
+    v_gpu = hypersphere.compute(x_gpu, "layernorm")
+    v_cpu = hypersphere.compute(x_cpu, "layernorm")
     same = (
         abs(v_gpu.radius_hist.mean - v_cpu.radius_hist.mean) < 1e-4
         and abs(v_gpu.radius_hist.mean - math.sqrt(d)) < 1e-2
@@ -83,15 +85,15 @@ def main() -> int:
     )
     failures += not same
     print(
-        f"sphere.compute on cuda: mean radius {v_gpu.radius_hist.mean:.6f} (cpu {v_cpu.radius_hist.mean:.6f}, "
+        f"hypersphere.compute on cuda: mean radius {v_gpu.radius_hist.mean:.6f} (cpu {v_cpu.radius_hist.mean:.6f}, "
         f"sqrt(d) = {math.sqrt(d):.6f}) {'ok' if same else 'FAIL'}"
     )
 
-    t_gpu = _median_time(lambda: sphere.compute(x_gpu, "layernorm"), 5)
-    t_cpu = _median_time(lambda: sphere.compute(x_cpu, "layernorm"), 3)
+    t_gpu = _median_time(lambda: hypersphere.compute(x_gpu, "layernorm"), 5)
+    t_cpu = _median_time(lambda: hypersphere.compute(x_cpu, "layernorm"), 3)
     t_ln_gpu = _median_time(lambda: torch.nn.functional.layer_norm(x_gpu, (d,)), 20)
     print(
-        f"sphere.compute 65,536 x 768: cuda {t_gpu * 1e3:.0f} ms | cpu ({torch.get_num_threads()} threads) "
+        f"hypersphere.compute 65,536 x 768: cuda {t_gpu * 1e3:.0f} ms | cpu ({torch.get_num_threads()} threads) "
         f"{t_cpu * 1e3:.0f} ms | speed-up {t_cpu / t_gpu:.1f}x | F.layer_norm alone on cuda {t_ln_gpu * 1e3:.2f} ms"
     )
     print("ALL OK" if failures == 0 else f"{failures} FAILURES")

@@ -4,17 +4,13 @@ import numpy as np
 import streamlit as st
 
 import ui
-from normviz import attention, figures_dynamics
+from normviz.experiments import attention
+from normviz.figures import charts, heatmaps, vectors
 
 ui.require_app()
 
 SCALES = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
 KEY_COUNTS = [4, 6, 8, 12, 16, 24, 32, 48, 64]
-VARIANT_LABELS = {
-    "raw": "no LayerNorm (raw x)",
-    "projection": "projection only (x − μ1)",
-    "layernorm": "projection + scaling (LayerNorm)",
-}
 
 
 def saturation_ui() -> dict:
@@ -79,97 +75,94 @@ st.markdown(
 )
 st.latex(r"a_{ij} = \mathrm{softmax}_j\big(q_i^\top k_j/\sqrt d\big),\quad q_i = W_q x_i,\ k_j = W_k x_j")
 
-with ui.shareable("at_"):  # every control of this page is in the URL (two groups of controls: wrap the page)
-    st.subheader("Softmax saturation")
-    c = saturation_ui()
-    ui.share_caption()
-    sat = ui.guarded(cached_saturation, c["dim"], c["tokens"], stop=False)
-    if sat is not None:
-        cols = st.columns(2)
-        uniform = {"uniform: ln T": np.full(len(sat["scales"]), np.log(c["tokens"]))}
-        with cols[0]:
-            fig = figures_dynamics.curves_figure(
-                sat["scales"], {"no norm": sat["entropy"], "LayerNorm first": sat["entropy_ln"]}, references=uniform,
-                xlabel="input scale s", ylabel="attention entropy (nats)", log_x=True, height=320,
-            )  # fmt: skip
-            ui.plotly_view(fig, key="at_entropy", revision=f"{c['dim']}-{c['tokens']}", link_cameras=False)
-        with cols[1]:
-            fig = figures_dynamics.curves_figure(
-                sat["scales"], {"no norm": sat["max_weight"], "LayerNorm first": sat["max_weight_ln"]},
-                xlabel="input scale s", ylabel="largest weight per query", log_x=True, height=320,
-            )  # fmt: skip
-            ui.plotly_view(fig, key="at_max", revision=f"{c['dim']}-{c['tokens']}", link_cameras=False, defer=True)
-        st.caption(
-            f"Mean over 8 sequences × {c['tokens']} queries, one head, W_q, W_k Xavier-uniform, d = {c['dim']}. "
-            "Without a norm the scores grow like s², the entropy falls to 0 and one key takes all the weight (the "
-            "softmax saturates: its gradient vanishes). LayerNorm(s·x) = LayerNorm(x), so with the norm first the "
-            "curves are flat, apart from ε = 1e-5 at the smallest s."
-        )
-        maps = ui.guarded(cached_maps, c["scale"], c["dim"], c["tokens"], stop=False)
-        if maps is not None:
-            fig = figures_dynamics.heatmaps_figure(
-                list(maps), [f"no norm, s = {c['scale']:g}", f"LayerNorm first, s = {c['scale']:g}"]
-            )
-            ui.plotly_view(fig, key="at_maps", revision=f"{c['scale']}-{c['dim']}-{c['tokens']}", link_cameras=False,
-                           defer=True)  # fmt: skip
-            st.caption("One sequence's attention matrix at the chosen s: each row (a query) sums to 1.")
-
-    st.subheader("Unselectable keys")
-    st.markdown(
-        "A key inside the convex hull of the other keys can never get the most attention: for every query q, "
-        "q·k is at most the largest q·k_j of the hull's corners. LayerNorm is a **projection** onto the hyperplane "
-        "⟂ 1 and a **scaling** to radius √d; the scaling puts every key on a sphere, where each key is a corner."
+st.subheader("Softmax saturation")
+c = saturation_ui()
+ui.share_caption()
+sat = ui.guarded(cached_saturation, c["dim"], c["tokens"], stop=False)
+if sat is not None:
+    cols = st.columns(2)
+    uniform = {"uniform: ln T": np.full(len(sat["scales"]), np.log(c["tokens"]))}
+    with cols[0]:
+        fig = charts.curves_figure(
+            sat["scales"], {"no norm": sat["entropy"], "LayerNorm first": sat["entropy_ln"]}, references=uniform,
+            xlabel="input scale s", ylabel="attention entropy (nats)", log_x=True, height=320,
+        )  # fmt: skip
+        ui.plotly_view(fig, key="at_entropy", revision=f"{c['dim']}-{c['tokens']}", link_cameras=False)
+    with cols[1]:
+        fig = charts.curves_figure(
+            sat["scales"], {"no norm": sat["max_weight"], "LayerNorm first": sat["max_weight_ln"]},
+            xlabel="input scale s", ylabel="largest weight per query", log_x=True, height=320,
+        )  # fmt: skip
+        ui.plotly_view(fig, key="at_max", revision=f"{c['dim']}-{c['tokens']}", link_cameras=False, defer=True)
+    st.caption(
+        f"Mean over 8 sequences × {c['tokens']} queries, one head, W_q, W_k Xavier-uniform, d = {c['dim']}. "
+        "Without a norm the scores grow like s², the entropy falls to 0 and one key takes all the weight (the "
+        "softmax saturates: its gradient vanishes). LayerNorm(s·x) = LayerNorm(x), so with the norm first the "
+        "curves are flat, apart from ε = 1e-5 at the smallest s."
     )
-    k = keys_ui()
-    frac = {}
-    bar = st.progress(0.0, text="Convex hulls of the random key sets…")
-    for i, n in enumerate(KEY_COUNTS):
-        r = ui.guarded(cached_fraction, n, k["dim"], k["sets"], stop=False)
-        if r is None:
-            break
-        frac[n] = r
-        bar.progress((i + 1) / len(KEY_COUNTS), text=f"n = {n} keys")
-    bar.empty()
-    if len(frac) == len(KEY_COUNTS):
-        ns = np.array(KEY_COUNTS)
-        series = {}
-        for v, label in VARIANT_LABELS.items():
-            series[f"{label}: sets with one"] = np.array([frac[n][v][0] for n in KEY_COUNTS])
-        for v, label in VARIANT_LABELS.items():
-            series[f"{label}: share of keys (dotted)"] = np.array([frac[n][v][1] for n in KEY_COUNTS])
-        fig = figures_dynamics.curves_figure(
-            ns, series, xlabel="keys per set n", ylabel="fraction", log_x=True, height=380
+    maps = ui.guarded(cached_maps, c["scale"], c["dim"], c["tokens"], stop=False)
+    if maps is not None:
+        fig = heatmaps.heatmaps_figure(
+            list(maps), [f"no norm, s = {c['scale']:g}", f"LayerNorm first, s = {c['scale']:g}"]
         )
-        ui.plotly_view(fig, key="at_fraction", revision=f"{k['dim']}-{k['sets']}", link_cameras=False, defer=True)
-        chosen = frac[k["n"]]
-        st.caption(
-            f"{k['sets']} random sets of n keys x ~ N(0, I_{k['dim']}) at each n (their Fig. 1). Solid: share of sets "
-            "with at least one unselectable key; dotted: share of keys that are unselectable. At n = "
-            f"{k['n']}: projection only {chosen['projection'][0]:.0%} of sets, LayerNorm {chosen['layernorm'][0]:.0%}. "
-            "Hull corners from Qhull (scipy.spatial.ConvexHull), in the hyperplane's d − 1 coordinates."
-        )
+        ui.plotly_view(fig, key="at_maps", revision=f"{c['scale']}-{c['dim']}-{c['tokens']}", link_cameras=False,
+                       defer=True)  # fmt: skip
+        st.caption("One sequence's attention matrix at the chosen s: each row (a query) sums to 1.")
 
-    view = ui.guarded(cached_keys, k["n"], k["seed"], stop=False)
-    if view is not None:
-        fig = figures_dynamics.keys_figure(view.projected, view.normalized, view.unselectable, view.hull, view.circle,
-                                           raw=view.raw)  # fmt: skip
-        ui.plotly_view(fig, key="at_keys", revision=f"{k['n']}-{k['seed']}")
-        ui.export_buttons(
-            fig,
-            {
-                "key": np.arange(1, len(view.raw) + 1),
-                **{f"raw_k{i + 1}": view.raw[:, i] for i in range(3)},
-                **{f"projected_k{i + 1}": view.projected[:, i] for i in range(3)},
-                "unselectable": view.unselectable,
-                **{f"layernorm_k{i + 1}": view.normalized[:, i] for i in range(3)},
-            },
-            key="at_export",
-            name="normviz-attention-keys",
-        )
-        st.caption(
-            f"One set of n = {k['n']} keys at d = 3, exact coordinates: raw keys (grey), their projection onto "
-            f"the plane Σk = 0 (blue; {int(view.unselectable.sum())} inside the hull, vermillion squares: no query "
-            "can make them win), and their LayerNorm outputs on the circle of radius √3 (green): every one a corner, "
-            "every one selectable. The first view looks along 1, so the plane is seen face on; turn it to see the raw "
-            "keys off the plane."
-        )
+st.subheader("Unselectable keys")
+st.markdown(
+    "A key inside the convex hull of the other keys can never get the most attention: for every query q, "
+    "q·k is at most the largest q·k_j of the hull's corners. LayerNorm is a **projection** onto the hyperplane "
+    "⟂ 1 and a **scaling** to radius √d; the scaling puts every key on a sphere, where each key is a corner."
+)
+k = keys_ui()
+frac = {}
+bar = st.progress(0.0, text="Convex hulls of the random key sets…")
+for i, n in enumerate(KEY_COUNTS):
+    r = ui.guarded(cached_fraction, n, k["dim"], k["sets"], stop=False)
+    if r is None:
+        break
+    frac[n] = r
+    bar.progress((i + 1) / len(KEY_COUNTS), text=f"n = {n} keys")
+bar.empty()
+if len(frac) == len(KEY_COUNTS):
+    ns = np.array(KEY_COUNTS)
+    series = {}
+    for v, label in ui.labels.ATTENTION_VARIANTS.items():
+        series[f"{label}: sets with one"] = np.array([frac[n][v][0] for n in KEY_COUNTS])
+    for v, label in ui.labels.ATTENTION_VARIANTS.items():
+        series[f"{label}: share of keys (dotted)"] = np.array([frac[n][v][1] for n in KEY_COUNTS])
+    fig = charts.curves_figure(ns, series, xlabel="keys per set n", ylabel="fraction", log_x=True, height=380)
+    ui.plotly_view(fig, key="at_fraction", revision=f"{k['dim']}-{k['sets']}", link_cameras=False, defer=True)
+    chosen = frac[k["n"]]
+    st.caption(
+        f"{k['sets']} random sets of n keys x ~ N(0, I_{k['dim']}) at each n (their Fig. 1). Solid: share of sets "
+        "with at least one unselectable key; dotted: share of keys that are unselectable. At n = "
+        f"{k['n']}: projection only {chosen['projection'][0]:.0%} of sets, LayerNorm {chosen['layernorm'][0]:.0%}. "
+        "Hull corners from Qhull (scipy.spatial.ConvexHull), in the hyperplane's d − 1 coordinates."
+    )
+
+view = ui.guarded(cached_keys, k["n"], k["seed"], stop=False)
+if view is not None:
+    fig = vectors.keys_figure(view.projected, view.normalized, view.unselectable, view.hull, view.circle,
+                                       raw=view.raw)  # fmt: skip
+    ui.plotly_view(fig, key="at_keys", revision=f"{k['n']}-{k['seed']}")
+    ui.export_buttons(
+        fig,
+        {
+            "key": np.arange(1, len(view.raw) + 1),
+            **{f"raw_k{i + 1}": view.raw[:, i] for i in range(3)},
+            **{f"projected_k{i + 1}": view.projected[:, i] for i in range(3)},
+            "unselectable": view.unselectable,
+            **{f"layernorm_k{i + 1}": view.normalized[:, i] for i in range(3)},
+        },
+        key="at_export",
+        name="normviz-attention-keys",
+    )
+    st.caption(
+        f"One set of n = {k['n']} keys at d = 3, exact coordinates: raw keys (grey), their projection onto "
+        f"the plane Σk = 0 (blue; {int(view.unselectable.sum())} inside the hull, vermillion squares: no query "
+        "can make them win), and their LayerNorm outputs on the circle of radius √3 (green): every one a corner, "
+        "every one selectable. The first view looks along 1, so the plane is seen face on; turn it to see the raw "
+        "keys off the plane."
+    )

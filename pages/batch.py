@@ -4,29 +4,20 @@ import numpy as np
 import streamlit as st
 
 import ui
-from normviz import batch_view, figures_lines, inputs
+from normviz.core import inputs
+from normviz.experiments import batch, batch_running, batch_stats
+from normviz.figures import charts, scenes
 
 ui.require_app()
 
-KIND_LABELS = {
-    "gaussian": "Isotropic Gaussian (image-like)",
-    "shifted": "Shifted mean",
-    "anisotropic": "Anisotropic scales",
-    "outliers": "Massive outlier features",
-    "heavy_tailed": "Heavy-tailed (Student-t, NLP-like)",
-    "lognormal_scale": "Per-token lognormal scale",
-    "clustered": "Clustered (token types)",
-    "low_rank": "Low-rank",
-}
 BATCH_SIZES = [2, 4, 8, 16, 32, 64, 128, 256, 512]
 SWEEP = BATCH_SIZES  # the spread, statistics and train/eval charts sweep every B
-MOMENTA = {"0.01": 0.01, "0.1 (torch default)": 0.1, "0.5": 0.5, "None (cumulative average)": None}
 
 
 def controls_ui() -> dict:
     cols = st.columns(5)
     kind = cols[0].selectbox(
-        "Input distribution", inputs.KINDS, format_func=KIND_LABELS.get, key="bt_kind", bind=ui.BIND,
+        "Input distribution", inputs.KINDS, format_func=ui.labels.KINDS.get, key="bt_kind", bind=ui.BIND,
         help="Where the other tokens of each batch (and the probe token) come from.",
     )  # fmt: skip
     b = cols[1].select_slider(
@@ -49,12 +40,12 @@ def controls_ui() -> dict:
 
 @st.cache_data(max_entries=64, show_spinner="Normalizing the probe in every batch…")
 def cached_cloud(kind, batch_size, tokens, dim, batches):
-    return batch_view.cloud(kind, batch_size=batch_size, tokens=tokens, dim=dim, batches=batches)
+    return batch.cloud(kind, batch_size=batch_size, tokens=tokens, dim=dim, batches=batches)
 
 
 @st.cache_data(max_entries=32, show_spinner="BatchNorm in K batches at every B = 2 … 512…")
 def cached_sweep(kind, tokens, dim, batches):
-    return batch_view.spread_sweep(kind, batch_sizes=SWEEP, tokens=tokens, dim=dim, batches=batches)
+    return batch.spread_sweep(kind, batch_sizes=SWEEP, tokens=tokens, dim=dim, batches=batches)
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing batch statistics with the population…")
@@ -64,19 +55,19 @@ def cached_population(tokens, dim, batches):
         ("Student-t, padded variable lengths (NLP-like)", "heavy_tailed", True),
     ]
     # at most 50 batches here: the Student-t draws dominate (about 4 s at K = 100, 2 s at 50)
-    return batch_view.population(kinds, batch_sizes=SWEEP, tokens=tokens, dim=dim, batches=min(batches, 50))
+    return batch_stats.population(kinds, batch_sizes=SWEEP, tokens=tokens, dim=dim, batches=min(batches, 50))
 
 
 @st.cache_data(max_entries=32, show_spinner="Training nn.BatchNorm1d's running statistics…")
 def cached_train_eval(kind, tokens, dim, steps, momentum, r_max, d_max):
-    return batch_view.train_eval(
+    return batch_running.train_eval(
         kind, batch_sizes=SWEEP, tokens=tokens, dim=dim, steps=steps, momentum=momentum, r_max=r_max, d_max=d_max
     )
 
 
 @st.cache_data(max_entries=32, show_spinner="Padding…")
 def cached_padding(kind, batch_size, tokens, dim):
-    return batch_view.padding(kind, batch_size=batch_size, tokens=tokens, dim=dim)
+    return batch_stats.padding(kind, batch_size=batch_size, tokens=tokens, dim=dim)
 
 
 st.title("Batch coupling")
@@ -96,7 +87,7 @@ def cloud_section(c: dict, rev: str) -> None:
     cl = ui.guarded(cached_cloud, c["kind"], c["batch_size"], c["tokens"], c["dim"], c["batches"], stop=False)
     if cl is None:
         return
-    fig = figures_lines.cloud_figure(cl.points, cl.layernorm, axis_labels=cl.labels)
+    fig = scenes.cloud_figure(cl.points, cl.layernorm, axis_labels=cl.labels)
     ui.plotly_view(fig, key="bt_cloud", revision=rev)
     ui.export_buttons(
         fig,
@@ -121,7 +112,7 @@ def sweep_section(c: dict, rev: str) -> None:
     sw = ui.guarded(cached_sweep, c["kind"], c["tokens"], c["dim"], c["batches"], stop=False)
     if sw is None:
         return
-    fig = figures_lines.lines_figure(
+    fig = charts.lines_figure(
         sw.batch_sizes, sw.series, reference=("c/√B", sw.reference), xlabel="batch size B (sequences)",
         ylabel="RMS spread of the probe's output", log_x=True, log_y=True,
     )  # fmt: skip
@@ -138,7 +129,7 @@ def population_section(c: dict, rev: str) -> None:
     pop = ui.guarded(cached_population, c["tokens"], c["dim"], c["batches"], stop=False)
     if pop is None:
         return
-    fig = figures_lines.lines_figure(
+    fig = charts.lines_figure(
         pop.batch_sizes, pop.series, xlabel="batch size B (sequences)", ylabel="RMS error, in population units",
         log_x=True, log_y=True,
     )  # fmt: skip
@@ -157,7 +148,7 @@ def train_eval_section(c: dict, rev: str) -> None:
     st.subheader("Train mode against eval mode")
     cols = st.columns(4)
     label = cols[0].selectbox(
-        "Momentum", list(MOMENTA), index=1, key="bt_momentum", bind=ui.BIND,
+        "Momentum", list(ui.labels.MOMENTA), index=1, key="bt_momentum", bind=ui.BIND,
         help="nn.BatchNorm1d: running = (1 − m)·running + m·batch statistic; None averages all batches equally.",
     )  # fmt: skip
     steps = cols[1].select_slider(
@@ -176,11 +167,11 @@ def train_eval_section(c: dict, rev: str) -> None:
         "Batch Renorm d_max", 0.0, 5.0, 5.0, 0.1, key="bt_dmax", bind=ui.BIND,
         help="Clip on (μ_B − μ)/σ. Loose clips make training use the running statistics.",
     )  # fmt: skip
-    momentum = MOMENTA[label]
+    momentum = ui.labels.MOMENTA[label]
     te = ui.guarded(cached_train_eval, c["kind"], c["tokens"], c["dim"], steps, momentum, r_max, d_max, stop=False)
     if te is None:
         return
-    fig = figures_lines.lines_figure(
+    fig = charts.lines_figure(
         te.batch_sizes, te.series, xlabel="batch size B (sequences)", ylabel="‖train output − eval output‖",
         log_x=True,
     )  # fmt: skip
@@ -203,7 +194,7 @@ def padding_section(c: dict, rev: str) -> None:
     if res is None:
         return
     share, shift = res
-    fig = figures_lines.lines_figure(
+    fig = charts.lines_figure(
         share, {"batch mean with pads counted − masked mean": shift}, xlabel="share of padded positions",
         ylabel="shift, in standard deviations",
     )  # fmt: skip
@@ -215,15 +206,14 @@ def padding_section(c: dict, rev: str) -> None:
     )
 
 
-with ui.shareable("bt_", formats={"bt_kind": KIND_LABELS.get}):  # wraps every section: all hold controls
-    c = controls_ui()
-    ui.share_caption()
-    rev = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
-    cloud_section(c, rev)
-    sweep_section(c, rev)
-    population_section(c, rev)
-    train_eval_section(c, rev)
-    padding_section(c, rev)
+c = controls_ui()
+ui.share_caption()
+rev = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
+cloud_section(c, rev)
+sweep_section(c, rev)
+population_section(c, rev)
+train_eval_section(c, rev)
+padding_section(c, rev)
 
 with st.expander("Edge cases: one token, constant features, ε"):
     st.markdown(

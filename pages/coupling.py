@@ -4,50 +4,33 @@ import numpy as np
 import streamlit as st
 
 import ui
-from normviz import coupling, figures_sharing, groups, inputs
+from normviz.core import inputs, norms
+from normviz.experiments import coupling, groups
+from normviz.figures import charts, heatmaps, scenes
 
 ui.require_app()
 
-LABELS = {
-    "layernorm": "LayerNorm",
-    "rmsnorm": "RMSNorm",
-    "groupnorm": "GroupNorm",
-    "instancenorm": "InstanceNorm",
-    "batchnorm": "BatchNorm",
-    "dyt": "DyT",
-    "identity": "None (identity)",
-}
-PATTERN = {
-    "layernorm": "diagonal: a token's output depends on its own input only",
-    "rmsnorm": "diagonal: a token's output depends on its own input only",
-    "groupnorm": "diagonal across tokens; inside a token, block-diagonal by group",
-    "instancenorm": "block-diagonal by sequence: the tokens of one sequence share statistics",
-    "batchnorm": "dense: every token's output depends on every token of the batch",
-    "dyt": "diagonal, and diagonal inside a token too: tanh acts on each value alone",
-    "identity": "the identity matrix: nothing is coupled",
-}
 DIMS = [3, 4, 8, 16, 32, 64]
-DIRECTION_LABELS = {"random": "a random direction", "ones": "the all-ones axis"}
 
 
 def controls_ui() -> dict:
     cols = st.columns([2, 3, 2, 2, 2, 2])
     norm = cols[0].selectbox(
         "Norm",
-        list(LABELS),
-        format_func=LABELS.get,
+        list(norms.NORMS),
+        format_func=ui.labels.NORMS.get,
         key="cp_norm",
         bind=ui.BIND,
-        index=4,
+        index=norms.NORMS.index("batchnorm"),
         help="Which norm to differentiate.",
     )
     kind = cols[1].selectbox(
         "Input distribution",
         inputs.KINDS,
-        format_func=ui.KIND_LABELS.get,
+        format_func=ui.labels.KINDS.get,
         key="cp_kind",
         bind=ui.BIND,
-        help=ui.KIND_HELP,
+        help=ui.labels.KIND_HELP,
     )
     b = cols[2].slider("Sequences B", 1, 8, 4, key="cp_B", bind=ui.BIND, help="Sequences in the batch.")
     t = cols[3].slider("Tokens T", 1, 16, 8, key="cp_T", bind=ui.BIND, help="Tokens per sequence.")
@@ -87,102 +70,101 @@ st.markdown(
 )
 st.latex(r"C_{ji} = \Big\|\frac{\partial y_j}{\partial x_i}\Big\|_F \qquad (y_j, x_i \in \mathbb{R}^d;\ "
          r"i, j \text{ run over all } B\cdot T \text{ tokens})")  # fmt: skip
-with ui.shareable(
-    "cp_", formats={"cp_kind": ui.KIND_LABELS.get, "cp_norm": LABELS.get, "cp_dir": DIRECTION_LABELS.get}
-):  # every control of this page is in the URL
-    c = controls_ui()
-    ui.share_caption()
-    n_tok = c["batch"] * c["tokens"]
-    cp = ui.guarded(
-        cached_coupling, c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"], stop=False
+c = controls_ui()
+ui.share_caption()
+n_tok = c["batch"] * c["tokens"]
+cp = ui.guarded(
+    cached_coupling, c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"], stop=False
+)
+label = ui.labels.NORMS[c["norm"]] + (f" (G = {c['groups']})" if c["norm"] == "groupnorm" else "")
+rev = f"{c}"
+if cp is not None:
+    pb, pt = divmod(c["probe"], c["tokens"])
+    fig = heatmaps.coupling_heatmaps_figure(
+        [
+            {
+                "title": f"tokens: ‖∂y_j/∂x_i‖ ({n_tok} × {n_tok})",
+                "z": cp.tokens,
+                "xlabel": "input token i (sequence by sequence)",
+                "ylabel": "output token j",
+                "hover": "output token %{y} ← input token %{x}: %{customdata:.4g}",
+                "bounds": [k * c["tokens"] for k in range(1, c["batch"])],
+            },
+            {
+                "title": f"inside the probe: |∂y_k/∂x_l| ({c['dim']} × {c['dim']})",
+                "z": cp.features,
+                "xlabel": "input feature l",
+                "ylabel": "output feature k",
+                "hover": "output feature %{y} ← input feature %{x}: %{customdata:.4g}",
+            },
+        ]
     )
-    label = LABELS[c["norm"]] + (f" (G = {c['groups']})" if c["norm"] == "groupnorm" else "")
-    rev = f"{c}"
-    if cp is not None:
-        pb, pt = divmod(c["probe"], c["tokens"])
-        fig = figures_sharing.heatmaps_figure(
-            [
-                {
-                    "title": f"tokens: ‖∂y_j/∂x_i‖ ({n_tok} × {n_tok})",
-                    "z": cp.tokens,
-                    "xlabel": "input token i (sequence by sequence)",
-                    "ylabel": "output token j",
-                    "hover": "output token %{y} ← input token %{x}: %{customdata:.4g}",
-                    "bounds": [k * c["tokens"] for k in range(1, c["batch"])],
-                },
-                {
-                    "title": f"inside the probe: |∂y_k/∂x_l| ({c['dim']} × {c['dim']})",
-                    "z": cp.features,
-                    "xlabel": "input feature l",
-                    "ylabel": "output feature k",
-                    "hover": "output feature %{y} ← input feature %{x}: %{customdata:.4g}",
-                },
-            ]
-        )
-        ui.plotly_view(fig, key="cp_heat", revision=rev, link_cameras=False)
-        j, i = np.indices(cp.tokens.shape).reshape(2, -1)  # every (output, input) token pair
-        table = {"output_token": j + 1, "input_token": i + 1, "block_norm": cp.tokens.reshape(-1)}
-        ui.export_buttons(fig, table, key="cp_export", name="normviz-coupling")
-        moved = int(cp.coupled.sum()) - 1
+    ui.plotly_view(fig, key="cp_heat", revision=rev, link_cameras=False)
+    j, i = np.indices(cp.tokens.shape).reshape(2, -1)  # every (output, input) token pair
+    table = {"output_token": j + 1, "input_token": i + 1, "block_norm": cp.tokens.reshape(-1)}
+    ui.export_buttons(fig, table, key="cp_export", name="normviz-coupling")
+    moved = int(cp.coupled.sum()) - 1
+    st.caption(
+        f"Left: row j, column i is the size of the d × d block ∂y_j/∂x_i (log colour scale); blank cells are "
+        f"exactly 0 — autodiff found no path from that input to that output. Dotted lines separate sequences. "
+        f"{label}: {ui.labels.COUPLING_PATTERNS[c['norm']]}. The probe (sequence {pb + 1}, token {pt + 1}) moves "
+        f"{moved} other token{'s' if moved != 1 else ''} of the {n_tok}. Right: the probe's own d × d block."
+    )
+
+
+@st.fragment
+def motion_section(c: dict, label: str, rev: str) -> None:
+    """Its own fragment: the displacement slider reruns only this section, not the Jacobian above."""
+    n_tok = c["batch"] * c["tokens"]
+    st.subheader("Move one token, watch the others")
+    cols = st.columns([2, 3])
+    direction = cols[0].radio(
+        "Direction", coupling.DIRECTIONS, horizontal=True, key="cp_dir", bind=ui.BIND,
+        format_func=ui.labels.DIRECTIONS.get,
+        help="The probe's input slides along this unit vector. Along the all-ones axis only its mean changes: "
+        "LayerNorm removes the mean, so the probe's own LayerNorm output stays put.",
+    )  # fmt: skip
+    mo = ui.guarded(
+        cached_motion, c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"], direction,
+        stop=False,
+    )  # fmt: skip
+    if mo is not None:
+        steps = [round(float(s), 2) + 0.0 for s in mo.steps]  # + 0.0: no "-0.0" label
+        s_value = cols[1].select_slider(
+            "Displacement s (in probe RMS units)", steps, value=steps[len(steps) // 2], key="cp_s", bind=ui.BIND,
+            help="The probe's input is x + s·rms(x)·u. The trails show every output over the whole slide.",
+        )  # fmt: skip
+        k = steps.index(s_value)
+        roles = (mo.sequence != mo.sequence[mo.probe]).astype("int8") + 1  # 1 = same sequence, 2 = other
+        roles[mo.probe] = 0
+        fig = scenes.motion_figure(mo.paths[k], mo.paths, roles, axis_labels=mo.basis.labels)
+        ui.plotly_view(fig, key="cp_motion", revision=f"{rev}-{direction}-{k}")
+        still = int(mo.still.sum())
         st.caption(
-            f"Left: row j, column i is the size of the d × d block ∂y_j/∂x_i (log colour scale); blank cells are "
-            f"exactly 0 — autodiff found no path from that input to that output. Dotted lines separate sequences. "
-            f"{label}: {PATTERN[c['norm']]}. The probe (sequence {pb + 1}, token {pt + 1}) moves "
-            f"{moved} other token{'s' if moved != 1 else ''} of the {n_tok}. Right: the probe's own d × d block."
+            f"Every token's {label} output while the probe's input slides from s = {steps[0]} to "
+            f"{steps[-1]}; dots are "
+            f"the outputs at s = {s_value}, lines their whole paths. {n_tok - still} of {n_tok} outputs move "
+            f"(measured in all d = {c['dim']} features, not read off the view); {still} stay put "
+            "(to float64 rounding, below 1e-9·√d). "
+            + (
+                "View: exact coordinates."
+                if mo.basis.method == "exact"
+                else "View: the 3 directions in which the outputs move most (principal components of the "
+                f"displacements y_i(s) − y_i(0); they keep {mo.kept:.0%} of the motion)."
+            )
+        )
+        names = [f"{b + 1}·{t + 1}" for b in range(c["batch"]) for t in range(c["tokens"])]
+        bars = charts.bars_figure(
+            names, [("largest move of the output over the slide", mo.moved, "blue")],
+            xlabel="token (sequence·position)",
+            ylabel="max ‖y_i(s) − y_i(0)‖", log_y=True, floor=1e-12, height=280,
+        )  # fmt: skip
+        ui.plotly_view(bars, key="cp_moved", revision=f"{rev}-{direction}", link_cameras=False, defer=True)
+        st.caption(
+            "How far each token's output moves over the whole slide, measured in all d features (log "
+            "scale; an exact 0 "
+            "is drawn at 1e-12). Small moves that the 3D view cannot show are visible here."
         )
 
-    @st.fragment
-    def motion_section(c: dict, label: str, rev: str) -> None:
-        """Its own fragment: the displacement slider reruns only this section, not the Jacobian above."""
-        n_tok = c["batch"] * c["tokens"]
-        st.subheader("Move one token, watch the others")
-        cols = st.columns([2, 3])
-        direction = cols[0].radio(
-            "Direction", coupling.DIRECTIONS, horizontal=True, key="cp_dir", bind=ui.BIND,
-            format_func=DIRECTION_LABELS.get,
-            help="The probe's input slides along this unit vector. Along the all-ones axis only its mean changes: "
-            "LayerNorm removes the mean, so the probe's own LayerNorm output stays put.",
-        )  # fmt: skip
-        mo = ui.guarded(
-            cached_motion, c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"], direction,
-            stop=False,
-        )  # fmt: skip
-        if mo is not None:
-            steps = [round(float(s), 2) + 0.0 for s in mo.steps]  # + 0.0: no "-0.0" label
-            s_value = cols[1].select_slider(
-                "Displacement s (in probe RMS units)", steps, value=steps[len(steps) // 2], key="cp_s", bind=ui.BIND,
-                help="The probe's input is x + s·rms(x)·u. The trails show every output over the whole slide.",
-            )  # fmt: skip
-            k = steps.index(s_value)
-            roles = (mo.sequence != mo.sequence[mo.probe]).astype("int8") + 1  # 1 = same sequence, 2 = other
-            roles[mo.probe] = 0
-            fig = figures_sharing.motion_figure(mo.paths[k], mo.paths, roles, axis_labels=mo.basis.labels)
-            ui.plotly_view(fig, key="cp_motion", revision=f"{rev}-{direction}-{k}")
-            still = int(mo.still.sum())
-            st.caption(
-                f"Every token's {label} output while the probe's input slides from s = {steps[0]} to "
-                f"{steps[-1]}; dots are "
-                f"the outputs at s = {s_value}, lines their whole paths. {n_tok - still} of {n_tok} outputs move "
-                f"(measured in all d = {c['dim']} features, not read off the view); {still} stay put "
-                "(to float64 rounding, below 1e-9·√d). "
-                + (
-                    "View: exact coordinates."
-                    if mo.basis.method == "exact"
-                    else "View: the 3 directions in which the outputs move most (principal components of the "
-                    f"displacements y_i(s) − y_i(0); they keep {mo.kept:.0%} of the motion)."
-                )
-            )
-            names = [f"{b + 1}·{t + 1}" for b in range(c["batch"]) for t in range(c["tokens"])]
-            bars = figures_sharing.bars_figure(
-                names, [("largest move of the output over the slide", mo.moved, "blue")],
-                xlabel="token (sequence·position)",
-                ylabel="max ‖y_i(s) − y_i(0)‖", log_y=True, floor=1e-12, height=280,
-            )  # fmt: skip
-            ui.plotly_view(bars, key="cp_moved", revision=f"{rev}-{direction}", link_cameras=False, defer=True)
-            st.caption(
-                "How far each token's output moves over the whole slide, measured in all d features (log "
-                "scale; an exact 0 "
-                "is drawn at 1e-12). Small moves that the 3D view cannot show are visible here."
-            )
 
-    motion_section(c, label, rev)
+motion_section(c, label, rev)

@@ -4,24 +4,17 @@ import numpy as np
 import streamlit as st
 
 import ui
-from normviz import cube, figures_cube, groups
+from normviz.experiments import cube, groups
+from normviz.figures import cube as cube_figures
 
 ui.require_app()
 
-LABELS = {
-    "layernorm": "LayerNorm",
-    "rmsnorm": "RMSNorm",
-    "groupnorm": "GroupNorm",
-    "instancenorm": "InstanceNorm",
-    "batchnorm": "BatchNorm",
-    "dyt": "DyT",
-}
 DEFAULT = ["layernorm", "groupnorm", "instancenorm", "batchnorm"]
 
 
 def controls_ui() -> dict:
     chosen = st.pills(
-        "Norms", list(LABELS), default=DEFAULT, format_func=LABELS.get, selection_mode="multi",
+        "Norms", list(cube.CUBE_NORMS), default=DEFAULT, format_func=ui.labels.NORMS.get, selection_mode="multi",
         key="cb_norms", bind=ui.BIND,
         help="Each picked norm gets its own cube; the cameras turn together.",
     )  # fmt: skip
@@ -47,82 +40,83 @@ st.markdown(
     "standardize those same cells. *Which* cells share a statistic is the whole difference between the norms "
     "(Wu & He 2018, *Group Normalization*, Fig. 2 — drawn here on the token layout)."
 )
-with ui.shareable("cb_", formats={"cb_norms": LABELS.get}):  # every control of this page is in the URL
-    c = controls_ui()
-    ui.share_caption()
-    if not c["norms"]:
-        st.info("Pick at least one norm above to draw its cube.", icon=":material/info:")
-        st.stop()
+c = controls_ui()
+ui.share_caption()
+if not c["norms"]:
+    st.info("Pick at least one norm above to draw its cube.", icon=":material/info:")
+    st.stop()
 
-    @st.fragment
-    def cube_section(c: dict) -> None:
-        """Its own fragment: moving the chosen cell reruns only the cubes and their check."""
-        b, t, d = c["shape"]
-        st.markdown("**The chosen cell** (the vermillion cube)")
-        cols = st.columns(3)
-        cb = ui.index_slider(cols[0], "Sequence b", b, 2, key="cb_b", help="Which sequence the cell is in.")
-        ct = ui.index_slider(cols[1], "Token t", t, 3, key="cb_t", help="Which token of that sequence.")
-        cj = ui.index_slider(cols[2], "Feature j", d, 5, key="cb_j", help="Which feature of that token.")
-        c = c | {"cell": (cb - 1, ct - 1, cj - 1)}
-        panels, words = [], []
+
+@st.fragment
+def cube_section(c: dict) -> None:
+    """Its own fragment: moving the chosen cell reruns only the cubes and their check."""
+    b, t, d = c["shape"]
+    st.markdown("**The chosen cell** (the vermillion cube)")
+    cols = st.columns(3)
+    cb = ui.index_slider(cols[0], "Sequence b", b, 2, key="cb_b", help="Which sequence the cell is in.")
+    ct = ui.index_slider(cols[1], "Token t", t, 3, key="cb_t", help="Which token of that sequence.")
+    cj = ui.index_slider(cols[2], "Feature j", d, 5, key="cb_j", help="Which feature of that token.")
+    c = c | {"cell": (cb - 1, ct - 1, cj - 1)}
+    panels, words = [], []
+    for name in c["norms"]:
+        shared = ui.guarded(cube.shared_cells, name, c["shape"], c["cell"], groups=c["groups"], stop=False)
+        if shared is None:
+            continue
+        title = f"GroupNorm (G = {c['groups']})" if name == "groupnorm" else ui.labels.NORMS[name]
+        panels.append({"title": title, "shared": shared, "cell": c["cell"]})
+        words.append(f"**{title}**: {cube.describe(name, c['shape'], c['cell'], groups=c['groups'])}.")
+    if panels:
+        rev = f"{c['norms']}-{c['shape']}-{c['cell']}-{c['groups']}"
+        cols = {1: 1, 2: 2, 4: 2}.get(len(panels), 3)  # scenes of at least a third of the width
+        rows = -(-len(panels) // cols)
+        fig = cube_figures.cube_figure(panels, cols=cols, height=400 * rows + 40)
+        ui.plotly_view(fig, key="cb_cube", revision=rev)
+        cells = np.indices(c["shape"]).reshape(3, -1)  # (3, B*T*d): b, t, j of every cell
+        table = {"b": cells[0] + 1, "t": cells[1] + 1, "j": cells[2] + 1}
+        table |= {p["title"]: p["shared"].reshape(-1).astype(np.int8) for p in panels}
+        ui.export_buttons(fig, table, key="cb_export", name="normviz-cube")
+        b, t, j = (v + 1 for v in c["cell"])
+        st.caption(
+            f"Each small cube is one activation x[b, t, j]: features run left to right, tokens front to back, and "
+            f"each sequence is one horizontal slab. The vermillion cell is x[{b}, {t}, {j}]; the "
+            "light-blue cells are "
+            "the ones whose mean and variance it shares — change the vermillion value and every highlighted output "
+            "changes, while the grey ones cannot. Drag to turn the cubes (they turn together)."
+        )
+        st.markdown("\n".join(f"- {w}" for w in words))
+
+    with st.expander("Check the picture against the maths", icon=":material/fact_check:"):
+        st.markdown(
+            "For each norm: add 1 to the chosen cell of a random float64 input, run the norm "
+            "(`normviz.norms.apply`, "
+            "torch's functional ops), and list the outputs that changed. They must be exactly the "
+            "highlighted cells."
+        )
         for name in c["norms"]:
             shared = ui.guarded(cube.shared_cells, name, c["shape"], c["cell"], groups=c["groups"], stop=False)
-            if shared is None:
+            changed = ui.guarded(cube.changed_cells, name, c["shape"], c["cell"], groups=c["groups"], stop=False)
+            if shared is None or changed is None:
                 continue
-            title = f"GroupNorm (G = {c['groups']})" if name == "groupnorm" else LABELS[name]
-            panels.append({"title": title, "shared": shared, "cell": c["cell"]})
-            words.append(f"**{title}**: {cube.describe(name, c['shape'], c['cell'], groups=c['groups'])}.")
-        if panels:
-            rev = f"{c['norms']}-{c['shape']}-{c['cell']}-{c['groups']}"
-            cols = {1: 1, 2: 2, 4: 2}.get(len(panels), 3)  # scenes of at least a third of the width
-            rows = -(-len(panels) // cols)
-            fig = figures_cube.cube_figure(panels, cols=cols, height=400 * rows + 40)
-            ui.plotly_view(fig, key="cb_cube", revision=rev)
-            cells = np.indices(c["shape"]).reshape(3, -1)  # (3, B*T*d): b, t, j of every cell
-            table = {"b": cells[0] + 1, "t": cells[1] + 1, "j": cells[2] + 1}
-            table |= {p["title"]: p["shared"].reshape(-1).astype(np.int8) for p in panels}
-            ui.export_buttons(fig, table, key="cb_export", name="normviz-cube")
-            b, t, j = (v + 1 for v in c["cell"])
-            st.caption(
-                f"Each small cube is one activation x[b, t, j]: features run left to right, tokens front to back, and "
-                f"each sequence is one horizontal slab. The vermillion cell is x[{b}, {t}, {j}]; the "
-                "light-blue cells are "
-                "the ones whose mean and variance it shares — change the vermillion value and every highlighted output "
-                "changes, while the grey ones cannot. Drag to turn the cubes (they turn together)."
-            )
-            st.markdown("\n".join(f"- {w}" for w in words))
+            label = ui.labels.NORMS[name]
+            if (changed == shared).all():
+                st.markdown(
+                    f":material/check_circle: **{label}**: {int(changed.sum())} outputs changed — "
+                    "exactly the highlighted set."
+                )
+            elif not changed.any() and shared.sum() == 1 and name != "dyt":
+                st.markdown(
+                    f":material/info: **{label}**: no output changed: a statistic over one value is that "
+                    "value itself, "
+                    "so every output is (x − x)/√ε = 0 whatever the input."
+                )
+            else:
+                st.error(
+                    f"{label}: {int(changed.sum())} outputs changed but {int(shared.sum())} cells are highlighted."
+                )
+        st.markdown(
+            "DyT (Zhu et al. 2025) takes no statistics at all: `γ·tanh(αx) + β` acts on each value alone, "
+            "so only the chosen cell changes."
+        )
 
-        with st.expander("Check the picture against the maths", icon=":material/fact_check:"):
-            st.markdown(
-                "For each norm: add 1 to the chosen cell of a random float64 input, run the norm "
-                "(`normviz.norms.apply`, "
-                "torch's functional ops), and list the outputs that changed. They must be exactly the "
-                "highlighted cells."
-            )
-            for name in c["norms"]:
-                shared = ui.guarded(cube.shared_cells, name, c["shape"], c["cell"], groups=c["groups"], stop=False)
-                changed = ui.guarded(cube.changed_cells, name, c["shape"], c["cell"], groups=c["groups"], stop=False)
-                if shared is None or changed is None:
-                    continue
-                label = LABELS[name]
-                if (changed == shared).all():
-                    st.markdown(
-                        f":material/check_circle: **{label}**: {int(changed.sum())} outputs changed — "
-                        "exactly the highlighted set."
-                    )
-                elif not changed.any() and shared.sum() == 1 and name != "dyt":
-                    st.markdown(
-                        f":material/info: **{label}**: no output changed: a statistic over one value is that "
-                        "value itself, "
-                        "so every output is (x − x)/√ε = 0 whatever the input."
-                    )
-                else:
-                    st.error(
-                        f"{label}: {int(changed.sum())} outputs changed but {int(shared.sum())} cells are highlighted."
-                    )
-            st.markdown(
-                "DyT (Zhu et al. 2025) takes no statistics at all: `γ·tanh(αx) + β` acts on each value alone, "
-                "so only the chosen cell changes."
-            )
 
-    cube_section(c)
+cube_section(c)

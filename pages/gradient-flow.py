@@ -4,19 +4,18 @@ import numpy as np
 import streamlit as st
 
 import ui
-from normviz import figures_dynamics, flow_view
+from normviz.experiments import gradient_flow
+from normviz.figures import charts
 
 ui.require_app()
 
-PLACEMENTS = {"post": "Post-LN", "pre": "Pre-LN", "peri": "Peri-LN", "none": "no norm"}
-NORM_LABELS = {"layernorm": "LayerNorm", "rmsnorm": "RMSNorm"}
 TOKENS = 16  # tokens per sequence of the synthetic task
 
 
 def controls_ui() -> dict:
     cols = st.columns([1.2, 1.2, 1, 1, 1, 1])
     norm = cols[0].selectbox(
-        "Norm", list(NORM_LABELS), format_func=NORM_LABELS.get, key="gf_norm", bind=ui.BIND,
+        "Norm", list(gradient_flow.NORMS), format_func=ui.labels.NORMS.get, key="gf_norm", bind=ui.BIND,
         help="The normalization in every norm position (γ = 1, β = 0, ε = 1e-5). RMSNorm skips the centering.",
     )  # fmt: skip
     depth = cols[1].slider(
@@ -40,7 +39,7 @@ def controls_ui() -> dict:
         help="Independent initializations (and task draws); charts show the mean, bars the min … max.",
     )  # fmt: skip
     shown = st.pills(
-        "Placements", list(PLACEMENTS), format_func=PLACEMENTS.get, selection_mode="multi",
+        "Placements", list(ui.labels.PLACEMENTS), format_func=ui.labels.PLACEMENTS.get, selection_mode="multi",
         default=["post", "pre", "peri"], key="gf_placements", bind=ui.BIND,
         help="Which norm placements to build and compare. With no norm the gradients are 10³–10⁵× larger (add it to "
         "see), which squeezes the other curves together on the shared axis.",
@@ -49,11 +48,11 @@ def controls_ui() -> dict:
             "placements": list(shown or [])}  # fmt: skip
 
 
-def layers_table(view: flow_view.FlowView, placements: list[str]) -> dict[str, np.ndarray]:
+def layers_table(view: gradient_flow.FlowView, placements: list[str]) -> dict[str, np.ndarray]:
     """The layer chart's points: layer l, and per placement the seed mean (and min, max) of ‖∂loss/∂W₂‖."""
     table = {"layer": view.layers}
     for p in placements:
-        label = flow_view.LABELS[p]
+        label = gradient_flow.LABELS[p]
         lo, hi = view.grads_range[label]
         table |= {f"grad_{p}_mean": view.grads[label], f"grad_{p}_min": lo, f"grad_{p}_max": hi}
     return table
@@ -61,7 +60,9 @@ def layers_table(view: flow_view.FlowView, placements: list[str]) -> dict[str, n
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def cached_run(placement, depth, dim, heads, norm, batch, seed):
-    return flow_view.run(placement, depth=depth, dim=dim, heads=heads, norm=norm, batch=batch, tokens=TOKENS, seed=seed)
+    return gradient_flow.run(
+        placement, depth=depth, dim=dim, heads=heads, norm=norm, batch=batch, tokens=TOKENS, seed=seed
+    )
 
 
 st.title("Gradient flow at initialization")
@@ -84,9 +85,8 @@ with st.expander("The synthetic task"):
         "choice): ‖∂loss/∂W₂‖_F. The no-norm stack runs in float64 (its gradients overflow float32 past ~25 layers)."
     )
 
-with ui.shareable("gf_", formats={"gf_norm": NORM_LABELS.get, "gf_placements": PLACEMENTS.get}):
-    c = controls_ui()  # every control of this page is in the URL
-    ui.share_caption()
+c = controls_ui()  # every control of this page is in the URL
+ui.share_caption()
 rev = str(hash(tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in c.items())))
 if not c["placements"]:
     st.info("Pick at least one placement above.", icon=":material/info:")
@@ -98,12 +98,12 @@ results: dict[str, list] = {}
 for i, (p, s) in enumerate(jobs):
     r = ui.guarded(cached_run, p, c["depth"], c["dim"], c["heads"], c["norm"], c["batch"], s)
     results.setdefault(p, []).append(r)
-    bar.progress((i + 1) / len(jobs), text=f"{PLACEMENTS[p]}, seed {s} ({i + 1} of {len(jobs)} stacks)")
+    bar.progress((i + 1) / len(jobs), text=f"{ui.labels.PLACEMENTS[p]}, seed {s} ({i + 1} of {len(jobs)} stacks)")
 bar.empty()
-view = ui.guarded(flow_view.combine, results, dim=c["dim"])
+view = ui.guarded(gradient_flow.combine, results, dim=c["dim"])
 
 st.subheader("Each layer's gradient")
-fig = figures_dynamics.curves_figure(
+fig = charts.curves_figure(
     view.layers, view.grads, ranges=view.grads_range if c["seeds"] > 1 else None, xlabel="layer l",
     ylabel="‖∂loss/∂W₂‖ of layer l", log_y=True,
 )  # fmt: skip
@@ -111,7 +111,7 @@ ui.plotly_view(fig, key="gf_layers", revision=rev, link_cameras=False)
 ui.export_buttons(fig, layers_table(view, c["placements"]), key="gf_export", name="normviz-gradient-flow")
 st.caption(
     f"Mean over {c['seeds']} seed(s) of the Frobenius norm of ∂loss/∂W₂ for each layer's FFN output weight, "
-    f"L = {c['depth']}, d = {c['dim']}, {c['heads']} heads, {NORM_LABELS[c['norm']]}"
+    f"L = {c['depth']}, d = {c['dim']}, {c['heads']} heads, {ui.labels.NORMS[c['norm']]}"
     + (" (bars: min … max over seeds)" if c["seeds"] > 1 else "")
     + ". Post-LN's gradient is about the same in every layer, whatever L; Pre-LN's (and Peri-LN's) are smaller, "
     "and smaller the deeper the layer sits, because each block adds to a residual stream that keeps growing and "
@@ -120,7 +120,7 @@ st.caption(
 )
 
 st.subheader("The last layer's gradient against depth")
-fig = figures_dynamics.curves_figure(
+fig = charts.curves_figure(
     view.depths, view.last, references=view.references, xlabel="depth L", ylabel="last layer's ‖∂loss/∂W₂‖",
     log_x=True, log_y=True,
 )  # fmt: skip
@@ -133,7 +133,7 @@ st.caption(
 )
 
 st.subheader("The hidden state's norm")
-fig = figures_dynamics.curves_figure(
+fig = charts.curves_figure(
     np.arange(len(next(iter(view.hidden.values())))), view.hidden,
     references={"√d": np.full(len(view.layers) + 1, view.sqrt_d)}, xlabel="after layer l (0 = input)",
     ylabel="mean ‖x_l‖ over tokens", log_y=True,

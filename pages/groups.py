@@ -4,8 +4,10 @@ import numpy as np
 import streamlit as st
 
 import ui
-import ui_real
-from normviz import figures, figures_sharing, groups, inputs
+from normviz.core import inputs
+from normviz.experiments import groups
+from normviz.figures import charts, scenes
+from ui import real_inputs
 
 ui.require_app()
 
@@ -14,24 +16,23 @@ TOKENS = [256, 1024, 2048, 4096, 8192]
 
 
 KINDS = (*inputs.KINDS, "real", "upload")
-KIND_LABELS = ui.KIND_LABELS | {"real": "Real: MiniLM's residual stream", "upload": "Real: your uploaded file"}
 
 
 def controls_ui() -> dict:
     cols = st.columns([3, 2, 2, 2])
     kind = cols[0].selectbox(
-        "Input distribution", KINDS, format_func=KIND_LABELS.get, key="gn_kind", bind=ui.BIND,
-        help=ui.KIND_HELP + "\n\n**Real**: the residual stream entering one of MiniLM's LayerNorms for the "
+        "Input distribution", KINDS, format_func=ui.labels.KINDS.get, key="gn_kind", bind=ui.BIND,
+        help=ui.labels.KIND_HELP + "\n\n**Real**: the residual stream entering one of MiniLM's LayerNorms for the "
         "text below (d = 384), or your own activations file; every real token is used.",
     )  # fmt: skip
-    real = ui_real.real_input_ui("gn_", kind)
+    real = real_inputs.real_input_ui("gn_", kind)
     if real == ("upload", ""):
         st.stop()  # the uploader says what to upload
     d_synthetic = cols[1].select_slider(
         "Features d", DIMS, value=12, key="gn_dim", bind=ui.BIND, disabled=real is not None,
         help="Features per token (set by the data for real inputs).",
     )  # fmt: skip
-    d = d_synthetic if real is None else ui.guarded(ui_real.real_dim, real)
+    d = d_synthetic if real is None else ui.guarded(real_inputs.real_dim, real)
     divs = groups.divisors(d)
     default = next((g for g in divs if d // g == 3), divs[len(divs) // 2])  # group size 3: exact circles
     g = cols[2].select_slider(
@@ -49,7 +50,7 @@ def controls_ui() -> dict:
 @st.cache_data(max_entries=32, show_spinner="GroupNorm, group by group…")
 def cached_view(kind, tokens, dim, groups_, real):
     if real is not None:
-        return groups.group_view_of(ui_real.real_tokens(real), groups=groups_)
+        return groups.group_view_of(real_inputs.real_tokens(real), groups=groups_)
     return groups.group_view(kind, tokens=tokens, dim=dim, groups=groups_)
 
 
@@ -64,114 +65,111 @@ st.latex(
     r"\mu_g = \tfrac{1}{s}\sum_{k=1}^{s} x_{g,k},\quad \textstyle\sum_k y_{g,k} = 0,\ \ \|y_g\| \approx \sqrt{s}"
 )
 st.code("y = F.group_norm(x.reshape(B * T, d), G).reshape(B, T, d)  # tokens as samples, features as channels")
-with ui.shareable("gn_", formats={"gn_kind": KIND_LABELS.get}):  # every control of this page is in the URL
-    c = controls_ui()
-    ui.share_caption()
-    v = ui.guarded(cached_view, c["kind"], c["tokens"], c["dim"], c["groups"], c["real"])
-    s = v.size
+c = controls_ui()
+ui.share_caption()
+v = ui.guarded(cached_view, c["kind"], c["tokens"], c["dim"], c["groups"], c["real"])
+s = v.size
 
-    if v.groups == 1:
-        st.info(
-            f"**G = 1 is LayerNorm**: one group holds all d = {v.dim} features. Measured: "
-            f"max |GroupNorm(1) − LayerNorm| = {v.ln_max_diff:.2g} over all {v.n_tokens * v.dim:,} values "
-            "(float32 rounding).",
-            icon=":material/info:",
-        )
-    elif v.groups == v.dim:
-        st.warning(
-            f"**G = d sends every value to 0** (measured max |y| = {v.max_abs:.3g}): each group holds one feature, "
-            "whose mean is the feature itself, so x − μ = 0. Nothing is left to show.",
-            icon=":material/warning:",
-        )
-
-    panels = []
-    for p in v.panels:
-        lo, hi = p.features[0] + 1, p.features[1] + 1
-        feats = f"feature {lo}" if lo == hi else f"features {lo}–{hi}"
-        loud = " (massive)" if p.group == v.loudest and v.outstanding else ""
-        panels.append(
-            {
-                "title": f"group {p.group + 1}: {feats}{loud}",
-                "points": p.points,
-                "color": p.color,
-                "reference": p.reference,
-                "labels": p.basis.labels,
-            }
-        )
-    rev = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
-    cols_ = {4: 2}.get(len(panels), min(3, len(panels)))  # scenes at least a third of the width
-    height = 400 * -(-len(panels) // cols_) + 20
-    fig = figures_sharing.small_multiples_figure(
-        panels, cols=cols_, height=height, color_label="log₁₀ ‖x_g‖ (input group length)"
+if v.groups == 1:
+    st.info(
+        f"**G = 1 is LayerNorm**: one group holds all d = {v.dim} features. Measured: "
+        f"max |GroupNorm(1) − LayerNorm| = {v.ln_max_diff:.2g} over all {v.n_tokens * v.dim:,} values "
+        "(float32 rounding).",
+        icon=":material/info:",
     )
-    ui.plotly_view(fig, key="gn_groups", revision=rev)
-    table = {
-        "group": np.concatenate([np.full(len(p.points), p.group + 1) for p in v.panels]),
-        **{f"axis{i + 1}": np.concatenate([p.points[:, i] for p in v.panels]) for i in range(3)},
-        "log10_input_group_length": np.concatenate([p.color for p in v.panels]),
-    }
-    ui.export_buttons(fig, table, key="gn_export", name="normviz-groups")
-    shown = ", ".join(str(p.group + 1) for p in v.panels)
-    if s == 1:
-        view = "every sub-vector is the single number 0"
-    elif s <= 3:
-        view = (
-            "exact coordinates of the group's features, nothing projected: "
-            + ("each output sub-vector is one of the two points (1, −1), (−1, 1)" if s == 2 else
-               "every output sub-vector lies on the drawn circle of radius √3 in the plane y₁ + y₂ + y₃ = 0")
-        )  # fmt: skip
-    else:
-        kept = min(p.kept for p in v.panels)
-        view = (
-            f"axis 1 is the group's all-ones direction, axes 2–3 its top two principal components inside Σ = 0; "
-            f"every sub-vector projects into the disk of radius √s = {s**0.5:.3g} (the 3 axes keep at least "
-            f"{kept:.0%} of Σ‖y_g‖²)"
-        )
-    st.caption(
-        f"One 3D scene per group (groups {shown} of G = {v.groups}; the loudest input group is always drawn), "
-        f"each showing that group's {s}-dimensional output sub-vector for up to 1,500 tokens, coloured by the input "
-        f"sub-vector's length. View: {view}. The cameras turn together."
+elif v.groups == v.dim:
+    st.warning(
+        f"**G = d sends every value to 0** (measured max |y| = {v.max_abs:.3g}): each group holds one feature, "
+        "whose mean is the feature itself, so x − μ = 0. Nothing is left to show.",
+        icon=":material/warning:",
     )
 
-    st.subheader("Exact per-group lengths and means")
-    hist = figures.histograms_figure(
-        [
-            {"title": "group length ‖y_g‖ (every token, every group)", "hist": v.radius_hist,
-             "marks": [(s**0.5, f"√s = {s**0.5:.4g}")], "xlabel": "‖y_g‖"},
-            {"title": "group mean (1/s)Σₖ y_g,k", "hist": v.mean_hist, "marks": [(0.0, "0")], "xlabel": "mean"},
-        ]
+panels = []
+for p in v.panels:
+    lo, hi = p.features[0] + 1, p.features[1] + 1
+    feats = f"feature {lo}" if lo == hi else f"features {lo}–{hi}"
+    loud = " (massive)" if p.group == v.loudest and v.outstanding else ""
+    panels.append(
+        {
+            "title": f"group {p.group + 1}: {feats}{loud}",
+            "points": p.points,
+            "color": p.color,
+            "reference": p.reference,
+            "labels": p.basis.labels,
+        }
+    )
+rev = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
+cols_ = {4: 2}.get(len(panels), min(3, len(panels)))  # scenes at least a third of the width
+height = 400 * -(-len(panels) // cols_) + 20
+fig = scenes.small_multiples_figure(panels, cols=cols_, height=height, color_label="log₁₀ ‖x_g‖ (input group length)")
+ui.plotly_view(fig, key="gn_groups", revision=rev)
+table = {
+    "group": np.concatenate([np.full(len(p.points), p.group + 1) for p in v.panels]),
+    **{f"axis{i + 1}": np.concatenate([p.points[:, i] for p in v.panels]) for i in range(3)},
+    "log10_input_group_length": np.concatenate([p.color for p in v.panels]),
+}
+ui.export_buttons(fig, table, key="gn_export", name="normviz-groups")
+shown = ", ".join(str(p.group + 1) for p in v.panels)
+if s == 1:
+    view = "every sub-vector is the single number 0"
+elif s <= 3:
+    view = (
+        "exact coordinates of the group's features, nothing projected: "
+        + ("each output sub-vector is one of the two points (1, −1), (−1, 1)" if s == 2 else
+           "every output sub-vector lies on the drawn circle of radius √3 in the plane y₁ + y₂ + y₃ = 0")
     )  # fmt: skip
-    ui.plotly_view(hist, key="gn_hist", revision=rev, link_cameras=False, defer=True)
-    rh = v.radius_hist
-    st.caption(
-        f"All {v.n_tokens:,} tokens × {v.groups} groups, no projection. Length: min {rh.minimum:.6g}, max "
-        f"{rh.maximum:.6g} (√s = {s**0.5:.6g}; a group whose variance is tiny next to ε = 1e-5 lands slightly inside)."
+else:
+    kept = min(p.kept for p in v.panels)
+    view = (
+        f"axis 1 is the group's all-ones direction, axes 2–3 its top two principal components inside Σ = 0; "
+        f"every sub-vector projects into the disk of radius √s = {s**0.5:.3g} (the 3 axes keep at least "
+        f"{kept:.0%} of Σ‖y_g‖²)"
     )
+st.caption(
+    f"One 3D scene per group (groups {shown} of G = {v.groups}; the loudest input group is always drawn), "
+    f"each showing that group's {s}-dimensional output sub-vector for up to 1,500 tokens, coloured by the input "
+    f"sub-vector's length. View: {view}. The cameras turn together."
+)
 
-    st.subheader("A massive feature dominates only its own group")
-    labels = [str(i + 1) for i in range(v.groups)]
-    left, right = st.columns(2)
-    with left:
-        bars = figures_sharing.bars_figure(
-            labels, [("input RMS of the group", v.input_rms, "grey")], ylabel="RMS of x in the group", xlabel="group",
-            log_y=True,
-        )  # fmt: skip
-        ui.plotly_view(bars, key="gn_input", revision=rev, link_cameras=False, defer=True)
-    with right:
-        bars = figures_sharing.bars_figure(
-            labels,
-            [("GroupNorm", v.energy_gn, "blue"), ("LayerNorm (G = 1)", v.energy_ln, "vermillion")],
-            ylabel="mean ‖y_g‖² / s", xlabel="group", reference=("1 = a fair share", 1.0),
-        )  # fmt: skip
-        ui.plotly_view(bars, key="gn_energy", revision=rev, link_cameras=False, defer=True)
-    st.caption(
-        "Left: how loud each group's input is (log scale). Right: each group's share of the output, as mean ‖y_g‖²/s "
-        "over all tokens. GroupNorm gives every group the same share (1, up to ε) whatever its input; LayerNorm "
-        "divides the whole token by one standard deviation, so a group holding a massive feature takes almost all of "
-        "the output and the other groups are squashed towards 0. "
-        + (
-            f"Here group {v.loudest + 1} holds a massive feature."
-            if v.outstanding
-            else f"Pick *{ui.KIND_LABELS['outliers']}* to see it."
-        )
+st.subheader("Exact per-group lengths and means")
+hist = charts.histograms_figure(
+    [
+        {"title": "group length ‖y_g‖ (every token, every group)", "hist": v.radius_hist,
+         "marks": [(s**0.5, f"√s = {s**0.5:.4g}")], "xlabel": "‖y_g‖"},
+        {"title": "group mean (1/s)Σₖ y_g,k", "hist": v.mean_hist, "marks": [(0.0, "0")], "xlabel": "mean"},
+    ]
+)  # fmt: skip
+ui.plotly_view(hist, key="gn_hist", revision=rev, link_cameras=False, defer=True)
+rh = v.radius_hist
+st.caption(
+    f"All {v.n_tokens:,} tokens × {v.groups} groups, no projection. Length: min {rh.minimum:.6g}, max "
+    f"{rh.maximum:.6g} (√s = {s**0.5:.6g}; a group whose variance is tiny next to ε = 1e-5 lands slightly inside)."
+)
+
+st.subheader("A massive feature dominates only its own group")
+labels = [str(i + 1) for i in range(v.groups)]
+left, right = st.columns(2)
+with left:
+    bars = charts.bars_figure(
+        labels, [("input RMS of the group", v.input_rms, "grey")], ylabel="RMS of x in the group", xlabel="group",
+        log_y=True,
+    )  # fmt: skip
+    ui.plotly_view(bars, key="gn_input", revision=rev, link_cameras=False, defer=True)
+with right:
+    bars = charts.bars_figure(
+        labels,
+        [("GroupNorm", v.energy_gn, "blue"), ("LayerNorm (G = 1)", v.energy_ln, "vermillion")],
+        ylabel="mean ‖y_g‖² / s", xlabel="group", reference=("1 = a fair share", 1.0),
+    )  # fmt: skip
+    ui.plotly_view(bars, key="gn_energy", revision=rev, link_cameras=False, defer=True)
+st.caption(
+    "Left: how loud each group's input is (log scale). Right: each group's share of the output, as mean ‖y_g‖²/s "
+    "over all tokens. GroupNorm gives every group the same share (1, up to ε) whatever its input; LayerNorm "
+    "divides the whole token by one standard deviation, so a group holding a massive feature takes almost all of "
+    "the output and the other groups are squashed towards 0. "
+    + (
+        f"Here group {v.loudest + 1} holds a massive feature."
+        if v.outstanding
+        else f"Pick *{ui.labels.KINDS['outliers']}* to see it."
     )
+)

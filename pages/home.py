@@ -3,6 +3,7 @@
 import streamlit as st
 
 import ui
+from ui import navigation
 
 ui.require_app()
 
@@ -31,20 +32,8 @@ st.markdown(
     "LayerNorm is two steps you can see: project the token onto the hyperplane ⟂ **1** (remove its "
     "mean), then scale it to length √d (Brody et al. 2023). That is why its outputs lie on a sphere."
 )
-LINKS = [
-    ("pages/hypersphere.py", "Hypersphere: LayerNorm, RMSNorm and DyT in 3D", ":material/language:"),
-    ("pages/batch.py", "Batch: BatchNorm couples a token to its batch-mates", ":material/grain:"),
-    ("pages/groups.py", "Groups: GroupNorm's product of spheres", ":material/grid_view:"),
-    ("pages/instance.py", "Instance: InstanceNorm couples the tokens of a sequence", ":material/view_week:"),
-    ("pages/coupling.py", "Coupling: the exact Jacobian — who moves when one token moves", ":material/hub:"),
-    ("pages/cube.py", "Statistics cube: which cells share one mean and variance", ":material/view_in_ar:"),
-    ("pages/gradient-flow.py", "Gradient flow: Post-LN vs Pre-LN", ":material/trending_down:"),
-    ("pages/jacobian.py", "Jacobian: the gradient a norm sends back, in 3D", ":material/north_east:"),
-    ("pages/attention.py", "Attention: saturation and unselectable keys", ":material/visibility:"),
-    ("pages/real-data.py", "Real data: a real transformer's residual stream, or your own", ":material/neurology:"),
-]
-for path, label, icon in LINKS:
-    st.page_link(path, label=label, icon=icon)
+for p in navigation.PAGES:  # the sidebar's pages, in its order
+    st.page_link(p.path, label=f"{p.title}: {p.blurb}", icon=p.icon)
 st.caption(
     "Every number in the app comes from torch's own operations on all tokens; 3D views draw a "
     "fixed sample of at most a few thousand points and say what their projection keeps."

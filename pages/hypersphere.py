@@ -3,32 +3,14 @@
 import streamlit as st
 
 import ui
-import ui_real
-from normviz import figures, inputs, sphere
+from normviz.core import inputs
+from normviz.experiments import hypersphere
+from normviz.figures import charts, scenes, style
+from ui import real_inputs
 
 ui.require_app()
 
-NORM_LABELS = {
-    "layernorm": "LayerNorm",
-    "rmsnorm": "RMSNorm",
-    "dyt": "DyT (Dynamic Tanh)",
-    "identity": "None (identity)",
-}
-KIND_LABELS = {
-    "gaussian": "Isotropic Gaussian",
-    "shifted": "Shifted mean",
-    "anisotropic": "Anisotropic scales",
-    "outliers": "Massive outlier features",
-    "heavy_tailed": "Heavy-tailed (Student-t)",
-    "lognormal_scale": "Per-token lognormal scale",
-    "clustered": "Clustered (token types)",
-    "low_rank": "Low-rank",
-    "real": "Real: MiniLM's residual stream",
-    "upload": "Real: your uploaded file",
-}
-REAL_KINDS = ("real", "upload")
-KINDS = (*inputs.KINDS, *REAL_KINDS)
-METHOD_LABELS = {"ones+pca": "all-ones axis + 2 PCs", "pca": "top 3 PCs"}
+KINDS = (*inputs.KINDS, *ui.labels.REAL_KINDS)
 DIMS = [2, 3, 4, 8, 16, 32, 64, 128, 256, 512, 768, 1024]
 TOKENS = [64, 256, 1024, 4096, 16384, 65536]
 EPS = [1e-12, 1e-8, 1e-5, 1e-3, 1e-2, 0.1, 1.0, 10.0]
@@ -52,8 +34,8 @@ def controls_ui() -> dict:
     top = st.columns([2, 2, 2, 2])
     norm = top[0].radio(
         "Norm",
-        list(NORM_LABELS),
-        format_func=NORM_LABELS.get,
+        list(hypersphere.SPHERE_NORMS),
+        format_func=ui.labels.NORMS.get,
         key="hs_norm",
         bind=ui.BIND,
         help="Which normalization to apply to every token vector.",
@@ -61,15 +43,15 @@ def controls_ui() -> dict:
     kind = top[1].selectbox(
         "Input distribution",
         KINDS,
-        format_func=KIND_LABELS.get,
+        format_func=ui.labels.KINDS.get,
         key="hs_kind",
         bind=ui.BIND,
         index=KINDS.index("anisotropic"),
-        help="\n\n".join(f"**{KIND_LABELS[k]}**: {inputs.DESCRIPTIONS[k]}" for k in inputs.KINDS)
+        help="\n\n".join(f"**{ui.labels.KINDS[k]}**: {inputs.DESCRIPTIONS[k]}" for k in inputs.KINDS)
         + "\n\n**Real**: the tokens entering one LayerNorm of all-MiniLM-L6-v2 (d = 384) for your text, or "
         "your own activations (see the Real data page for the model's own γ, β, ε).",
     )
-    real = kind in REAL_KINDS
+    real = kind in ui.labels.REAL_KINDS
     dim = top[2].select_slider(
         "Features d",
         DIMS,
@@ -94,7 +76,7 @@ def controls_ui() -> dict:
         key="hs_method",
         bind=ui.BIND,
         disabled=dim <= 3 and not real,
-        format_func=METHOD_LABELS.get,
+        format_func=ui.labels.PROJECTIONS.get,
         help="All-ones axis + 2 PCs shows the mean direction LayerNorm removes; "
         "top 3 PCs keeps the most variance. Unused when d ≤ 3 (exact coordinates).",
     )
@@ -158,7 +140,7 @@ def controls_ui() -> dict:
         disabled=norm != "dyt",
         help="DyT's scale inside tanh (Zhu et al. 2025 start it at 0.5 and learn it).",
     )
-    spec = ui_real.real_input_ui("hs_", kind)
+    spec = real_inputs.real_input_ui("hs_", kind)
     return dict(
         real=spec,
         norm=norm,
@@ -179,8 +161,8 @@ def controls_ui() -> dict:
 def compute_view(real, norm, kind, dim, tokens, method, seed, eps, gamma_scale, gamma_spread, beta_shift, alpha):
     if real is not None and real[0] == "upload" and not real[1]:
         raise ValueError("Upload a file of activations above to see them here.")
-    x = ui.sample(kind, 1, tokens, dim, seed) if real is None else ui_real.real_tokens(real)  # (1, N, d)
-    return sphere.compute(
+    x = ui.sample(kind, 1, tokens, dim, seed) if real is None else real_inputs.real_tokens(real)  # (1, N, d)
+    return hypersphere.compute(
         x,
         norm,
         eps=eps,
@@ -200,19 +182,15 @@ st.markdown(
     "DyT squashes each number with tanh and takes no statistics at all. Turn the views with the mouse: "
     "they keep your angle when you move a slider, and the two scenes rotate together."
 )
-with ui.shareable(
-    "hs_",
-    formats={"hs_norm": NORM_LABELS.get, "hs_kind": KIND_LABELS.get, "hs_method": METHOD_LABELS.get},
-):
-    c = controls_ui()
-    ui.share_caption()
+c = controls_ui()
+ui.share_caption()
 if c["real"] == ("upload", ""):
     st.stop()  # the uploader above says what to upload
 v = ui.guarded(compute_view, **c)
-name = NORM_LABELS[c["norm"]]
+name = ui.labels.NORMS[c["norm"]]
 d = v.basis.dim
 
-fig = figures.sphere_view_figure(v, name)
+fig = scenes.sphere_view_figure(v, name)
 revision = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
 ui.plotly_view(fig, key="hs_view", revision=revision)
 ui.export_buttons(
@@ -231,8 +209,8 @@ if v.basis.method == "exact":
 else:
     fitted = (
         "the output tokens"
-        if v.n_tokens <= sphere.FIT_TOKENS
-        else f"a fixed sample of {sphere.FIT_TOKENS:,} output tokens"
+        if v.n_tokens <= hypersphere.FIT_TOKENS
+        else f"a fixed sample of {hypersphere.FIT_TOKENS:,} output tokens"
     )
     where = (
         f"d = {d} projected onto three orthonormal axes fitted on {fitted}: "
@@ -266,7 +244,7 @@ if c["norm"] == "layernorm" and d == 2:
 
 rh, mh = v.radius_hist, v.mean_hist
 marks = [(v.sqrt_d, f"√d = {v.sqrt_d:.4g}")] if c["norm"] in ("layernorm", "rmsnorm") else []
-hist = figures.histograms_figure(
+hist = charts.histograms_figure(
     [
         {"title": "token length ‖y‖ (all tokens)", "hist": rh, "marks": marks, "xlabel": "‖y‖"},
         {"title": "token mean (1/d)Σᵢ yᵢ (all tokens)", "hist": mh, "marks": [(0.0, "0")], "xlabel": "mean"},
@@ -297,16 +275,14 @@ st.latex(formula)
 st.code(f"# torch, on the token layout x: (B, T, d)\ny = {code}", language="python")
 
 st.subheader("Element by element: LayerNorm's S-curve and DyT")
-series = [("LayerNorm (no affine)", v.elementwise_ln, figures.PALETTE["orange"])]
+series = [("LayerNorm (no affine)", v.elementwise_ln, style.PALETTE["orange"])]
 if c["norm"] in ("rmsnorm", "dyt"):
-    series.append((f"{name} (with your γ, β)", v.elementwise_y, figures.PALETTE["blue"]))
-curves = [
-    (f"tanh({v.ln_alpha:.3g}·x), best fit to LayerNorm", v.curve_x, v.curve_ln_fit, figures.PALETTE["vermillion"])
-]
+    series.append((f"{name} (with your γ, β)", v.elementwise_y, style.PALETTE["blue"]))
+curves = [(f"tanh({v.ln_alpha:.3g}·x), best fit to LayerNorm", v.curve_x, v.curve_ln_fit, style.PALETTE["vermillion"])]
 if c["norm"] == "dyt":
-    curves.append((f"tanh({c['alpha']:g}·x), your DyT α", v.curve_x, v.curve_dyt, figures.PALETTE["green"]))
+    curves.append((f"tanh({c['alpha']:g}·x), your DyT α", v.curve_x, v.curve_dyt, style.PALETTE["green"]))
 ui.plotly_view(
-    figures.elementwise_figure(v.elementwise_x, series, curves),
+    charts.elementwise_figure(v.elementwise_x, series, curves),
     key="hs_elementwise",
     revision=revision,
     link_cameras=False,

@@ -3,7 +3,9 @@
 import streamlit as st
 
 import ui
-from normviz import figures, figures_sharing, inputs, instance
+from normviz.core import inputs
+from normviz.experiments import instance
+from normviz.figures import charts, scenes
 
 ui.require_app()
 
@@ -11,8 +13,8 @@ ui.require_app()
 def controls_ui() -> dict:
     cols = st.columns([3, 2, 2, 2])
     kind = cols[0].selectbox(
-        "Input distribution", inputs.KINDS, format_func=ui.KIND_LABELS.get, key="in_kind", bind=ui.BIND,
-        help=ui.KIND_HELP,
+        "Input distribution", inputs.KINDS, format_func=ui.labels.KINDS.get, key="in_kind", bind=ui.BIND,
+        help=ui.labels.KIND_HELP,
         index=inputs.KINDS.index("shifted"),
     )  # fmt: skip
     b = cols[1].slider("Sequences B", 1, 8, 4, key="in_B", bind=ui.BIND, help="Sequences are normalized independently.")
@@ -54,101 +56,98 @@ st.latex(
     r"\sigma^2_{b,j} = \tfrac{1}{T}\sum_t (x_{b,t,j}-\mu_{b,j})^2"
 )
 st.code("y = F.instance_norm(x.transpose(1, 2)).transpose(1, 2)  # x: (B, T, d) -> (B, d, T): features as channels")
-with ui.shareable("in_", formats={"in_kind": ui.KIND_LABELS.get}):  # every control of this page is in the URL
-    c = controls_ui()
-    ui.share_caption()
-    v = ui.guarded(cached_view, c["kind"], c["batch"], c["tokens"], c["dim"])
-    rev = f"{c['kind']}-{c['batch']}-{c['tokens']}-{c['dim']}"
-    if c["tokens"] <= 3:
-        labels = tuple(f"value at token {i + 1}" if i < c["tokens"] else "(none: T = 2)" for i in range(3))
-    else:
-        labels = ("all-tokens axis 1/√T", "PC 1 (⟂ 1)", "PC 2 (⟂ 1)")
-    fig = figures.sphere_pair_figure(
-        v.before, v.after, color=v.sequence.astype("float32") + 1, color_label="sequence b", axis_labels=labels,
-        titles=("input: each feature of each sequence, over its T tokens", "InstanceNorm output"),
-        reference=v.reference,
-    )  # fmt: skip
-    ui.plotly_view(fig, key="in_view", revision=rev)
-    table = {"sequence": v.sequence + 1}
-    table |= {f"input_axis{i + 1}": v.before[:, i] for i in range(3)}
-    table |= {f"output_axis{i + 1}": v.after[:, i] for i in range(3)}
-    ui.export_buttons(fig, table, key="in_export", name="normviz-instance")
-    if c["tokens"] == 3:
-        where = "exact coordinates (a feature's values at tokens 1, 2, 3): every output lies on the drawn circle"
-    elif c["tokens"] == 2:
-        where = "exact coordinates: every output is one of the two points (1, −1), (−1, 1)"
-    else:
-        where = (
-            f"axis 1 is the all-tokens direction, axes 2–3 the top principal components inside Σₜ = 0 "
-            f"(they keep {v.kept_after:.0%} of Σ‖y‖²); every output projects into the disk of radius √T"
-        )
+c = controls_ui()
+ui.share_caption()
+v = ui.guarded(cached_view, c["kind"], c["batch"], c["tokens"], c["dim"])
+rev = f"{c['kind']}-{c['batch']}-{c['tokens']}-{c['dim']}"
+if c["tokens"] <= 3:
+    labels = tuple(f"value at token {i + 1}" if i < c["tokens"] else "(none: T = 2)" for i in range(3))
+else:
+    labels = ("all-tokens axis 1/√T", "PC 1 (⟂ 1)", "PC 2 (⟂ 1)")
+fig = scenes.sphere_pair_figure(
+    v.before, v.after, color=v.sequence.astype("float32") + 1, color_label="sequence b", axis_labels=labels,
+    titles=("input: each feature of each sequence, over its T tokens", "InstanceNorm output"),
+    reference=v.reference,
+)  # fmt: skip
+ui.plotly_view(fig, key="in_view", revision=rev)
+table = {"sequence": v.sequence + 1}
+table |= {f"input_axis{i + 1}": v.before[:, i] for i in range(3)}
+table |= {f"output_axis{i + 1}": v.after[:, i] for i in range(3)}
+ui.export_buttons(fig, table, key="in_export", name="normviz-instance")
+if c["tokens"] == 3:
+    where = "exact coordinates (a feature's values at tokens 1, 2, 3): every output lies on the drawn circle"
+elif c["tokens"] == 2:
+    where = "exact coordinates: every output is one of the two points (1, −1), (−1, 1)"
+else:
+    where = (
+        f"axis 1 is the all-tokens direction, axes 2–3 the top principal components inside Σₜ = 0 "
+        f"(they keep {v.kept_after:.0%} of Σ‖y‖²); every output projects into the disk of radius √T"
+    )
+st.caption(
+    f"Each point is one feature j of one sequence b: its values at the T = {c['tokens']} tokens. "
+    f"{c['batch']} sequences × {c['dim']} features = {c['batch'] * c['dim']} points, coloured by sequence. "
+    f"View: {where}. "
+    f"Measured on every point: max |mean over tokens| = {v.max_abs_mean:.2g}; variance over tokens in "
+    f"[{v.var_range[0]:.6f}, {v.var_range[1]:.6f}] (σ²/(σ²+ε), so 1 minus a hair)."
+)
+
+st.subheader("Does InstanceNorm normalize each token on its own?")
+st.markdown(
+    "A common sentence in tutorials says so. torch's InstanceNorm does not: it couples the tokens of a "
+    "sequence. Measured here: add 1 to every feature of **token 2 of sequence 1** and see how far the output of "
+    "**token 1** moves."
+)
+m = st.columns(3)
+m[0].metric(
+    "InstanceNorm: token 1 moves", f"{v.neighbour_shift:.3g}",
+    help="‖Δy‖ of token 1 when only token 2's input changed: the means and variances of its features "
+    "over the sequence changed.",
+)  # fmt: skip
+m[1].metric(
+    "InstanceNorm: token 1 of sequence 2", f"{v.other_sequence_shift:.3g}" if c["batch"] > 1 else "—",
+    help="Sequences never share statistics under InstanceNorm, so this is exactly 0 (needs B ≥ 2).",
+)  # fmt: skip
+m[2].metric(
+    "The claim (LayerNorm, no γ, β): token 1", f"{v.neighbour_shift_ln:.3g}",
+    help="Normalizing each token over its own d features is LayerNorm without affine parameters: "
+    "no other token can move it.",
+)  # fmt: skip
+st.markdown(
+    "So the claim describes **LayerNorm without γ and β**, not InstanceNorm. A trap that makes it *look* true: "
+    "`nn.InstanceNorm1d(d)` fed one unbatched sequence of shape (T, d) reads it as T channels of length d and "
+    "normalizes each token over its features — silently LayerNorm. Measured on sequence 1: "
+    f"max |InstanceNorm1d(d)(x[0]) − F.layer_norm(x[0], (d,))| = **{v.unbatched_vs_layernorm:.2g}**. "
+    "Always pass (B, d, T). See every norm's coupling pattern on the **Coupling** page."
+)
+
+st.subheader("Padding: masked against counted")
+pad_label = st.radio(
+    "Pad tokens hold", list(instance.PAD_VALUES), horizontal=True, key="in_pad", bind=ui.BIND,
+    help="What sits in the padded positions: zeros, or ±10 garbage standing in for a pad embedding.",
+)  # fmt: skip
+p = ui.guarded(cached_padding, c["kind"], c["batch"], c["tokens"], c["dim"], instance.PAD_VALUES[pad_label], stop=False)
+if p is not None:
+    seq = [f"{i + 1} ({n} real)" for i, n in enumerate(p.lengths)]
+    left, right = st.columns(2)
+    with left:
+        fig = charts.bars_figure(
+            seq, [("pads masked", p.mean_masked, "blue"), ("pads counted", p.mean_counted, "vermillion")],
+            ylabel="median |mean over real tokens|", xlabel="sequence", log_y=True, floor=1e-12,
+        )  # fmt: skip
+        ui.plotly_view(fig, key="in_pad_mean", revision=f"{rev}-{pad_label}", link_cameras=False, defer=True)
+    with right:
+        fig = charts.bars_figure(
+            seq, [("pads masked", p.var_masked, "blue"), ("pads counted", p.var_counted, "vermillion")],
+            ylabel="median |variance over real tokens − 1|", xlabel="sequence", log_y=True, floor=1e-12,
+        )  # fmt: skip
+        ui.plotly_view(fig, key="in_pad_var", revision=f"{rev}-{pad_label}", link_cameras=False, defer=True)
     st.caption(
-        f"Each point is one feature j of one sequence b: its values at the T = {c['tokens']} tokens. "
-        f"{c['batch']} sequences × {c['dim']} features = {c['batch'] * c['dim']} points, coloured by sequence. "
-        f"View: {where}. "
-        f"Measured on every point: max |mean over tokens| = {v.max_abs_mean:.2g}; variance over tokens in "
-        f"[{v.var_range[0]:.6f}, {v.var_range[1]:.6f}] (σ²/(σ²+ε), so 1 minus a hair)."
+        "Sequence b keeps its first tokens real and pads the rest. With a mask (`normviz.norms.apply(..., mask=)`: "
+        "statistics over real tokens only) the features of every sequence have mean 0 and variance 1 over its real "
+        "tokens, whatever the pads hold (medians over the d features: with very few real tokens a feature whose "
+        "values nearly agree has σ² near ε and a variance σ²/(σ² + ε) below 1). "
+        "Counting the pads (plain `F.instance_norm`) lets them pollute both: "
+        f"the real tokens' outputs move by up to {p.real_shift.max():.3g}. A sequence without padding is "
+        "unaffected. "
+        "Bars are on a log scale; an exact 0 is drawn at 1e-12."
     )
-
-    st.subheader("Does InstanceNorm normalize each token on its own?")
-    st.markdown(
-        "A common sentence in tutorials says so. torch's InstanceNorm does not: it couples the tokens of a "
-        "sequence. Measured here: add 1 to every feature of **token 2 of sequence 1** and see how far the output of "
-        "**token 1** moves."
-    )
-    m = st.columns(3)
-    m[0].metric(
-        "InstanceNorm: token 1 moves", f"{v.neighbour_shift:.3g}",
-        help="‖Δy‖ of token 1 when only token 2's input changed: the means and variances of its features "
-        "over the sequence changed.",
-    )  # fmt: skip
-    m[1].metric(
-        "InstanceNorm: token 1 of sequence 2", f"{v.other_sequence_shift:.3g}" if c["batch"] > 1 else "—",
-        help="Sequences never share statistics under InstanceNorm, so this is exactly 0 (needs B ≥ 2).",
-    )  # fmt: skip
-    m[2].metric(
-        "The claim (LayerNorm, no γ, β): token 1", f"{v.neighbour_shift_ln:.3g}",
-        help="Normalizing each token over its own d features is LayerNorm without affine parameters: "
-        "no other token can move it.",
-    )  # fmt: skip
-    st.markdown(
-        "So the claim describes **LayerNorm without γ and β**, not InstanceNorm. A trap that makes it *look* true: "
-        "`nn.InstanceNorm1d(d)` fed one unbatched sequence of shape (T, d) reads it as T channels of length d and "
-        "normalizes each token over its features — silently LayerNorm. Measured on sequence 1: "
-        f"max |InstanceNorm1d(d)(x[0]) − F.layer_norm(x[0], (d,))| = **{v.unbatched_vs_layernorm:.2g}**. "
-        "Always pass (B, d, T). See every norm's coupling pattern on the **Coupling** page."
-    )
-
-    st.subheader("Padding: masked against counted")
-    pad_label = st.radio(
-        "Pad tokens hold", list(instance.PAD_VALUES), horizontal=True, key="in_pad", bind=ui.BIND,
-        help="What sits in the padded positions: zeros, or ±10 garbage standing in for a pad embedding.",
-    )  # fmt: skip
-    p = ui.guarded(
-        cached_padding, c["kind"], c["batch"], c["tokens"], c["dim"], instance.PAD_VALUES[pad_label], stop=False
-    )
-    if p is not None:
-        seq = [f"{i + 1} ({n} real)" for i, n in enumerate(p.lengths)]
-        left, right = st.columns(2)
-        with left:
-            fig = figures_sharing.bars_figure(
-                seq, [("pads masked", p.mean_masked, "blue"), ("pads counted", p.mean_counted, "vermillion")],
-                ylabel="median |mean over real tokens|", xlabel="sequence", log_y=True, floor=1e-12,
-            )  # fmt: skip
-            ui.plotly_view(fig, key="in_pad_mean", revision=f"{rev}-{pad_label}", link_cameras=False, defer=True)
-        with right:
-            fig = figures_sharing.bars_figure(
-                seq, [("pads masked", p.var_masked, "blue"), ("pads counted", p.var_counted, "vermillion")],
-                ylabel="median |variance over real tokens − 1|", xlabel="sequence", log_y=True, floor=1e-12,
-            )  # fmt: skip
-            ui.plotly_view(fig, key="in_pad_var", revision=f"{rev}-{pad_label}", link_cameras=False, defer=True)
-        st.caption(
-            "Sequence b keeps its first tokens real and pads the rest. With a mask (`normviz.norms.apply(..., mask=)`: "
-            "statistics over real tokens only) the features of every sequence have mean 0 and variance 1 over its real "
-            "tokens, whatever the pads hold (medians over the d features: with very few real tokens a feature whose "
-            "values nearly agree has σ² near ε and a variance σ²/(σ² + ε) below 1). "
-            "Counting the pads (plain `F.instance_norm`) lets them pollute both: "
-            f"the real tokens' outputs move by up to {p.real_shift.max():.3g}. A sequence without padding is "
-            "unaffected. "
-            "Bars are on a log scale; an exact 0 is drawn at 1e-12."
-        )

@@ -4,31 +4,23 @@ import numpy as np
 import streamlit as st
 
 import ui
-from normviz import figures_dynamics, jacobian
-from normviz.figures import PALETTE
+from normviz.experiments import jacobian
+from normviz.figures import charts, vectors
+from normviz.figures.style import PALETTE
 
 ui.require_app()
 
-NORM_LABELS = {"layernorm": "LayerNorm", "rmsnorm": "RMSNorm"}
-UPSTREAM_LABELS = {
-    "tangent": "along the output set (tangent)",
-    "radial": "along y (changes only the scale)",
-    "ones": "along 1 (changes only the mean)",
-    "e1": "axis e₁",
-    "e2": "axis e₂",
-    "e3": "axis e₃",
-}
 SCALES = [0.1, 0.15, 0.25, 0.4, 0.6, 1.0, 1.5, 2.5, 4.0, 6.0, 10.0]
 
 
 def controls_ui() -> dict:
     cols = st.columns([0.9, 1.6, 1, 1, 1])
     norm = cols[0].radio(
-        "Norm", list(NORM_LABELS), format_func=NORM_LABELS.get, key="jc_norm", bind=ui.BIND, horizontal=True,
+        "Norm", list(jacobian.NORMS), format_func=ui.labels.NORMS.get, key="jc_norm", bind=ui.BIND, horizontal=True,
         help="LayerNorm centers and scales; RMSNorm only scales (ε = 0 here: exact).",
     )  # fmt: skip
     upstream = cols[1].selectbox(
-        "Output direction g = ∂loss/∂y", list(UPSTREAM_LABELS), format_func=UPSTREAM_LABELS.get, key="jc_up",
+        "Output direction g = ∂loss/∂y", list(jacobian.UPSTREAM), format_func=ui.labels.UPSTREAM.get, key="jc_up",
         bind=ui.BIND, help="The gradient arriving at the output y; the page shows what reaches the input x.",
     )  # fmt: skip
     scale = cols[2].select_slider(
@@ -70,13 +62,12 @@ st.latex(
     r"\ \ \text{(LayerNorm)},\qquad \frac{1}{\mathrm{rms}(x)}\Big(g - \frac{y^\top g}{d}\,y\Big)\ \ \text{(RMSNorm)}"
 )
 
-with ui.shareable("jc_", formats={"jc_norm": NORM_LABELS.get, "jc_up": UPSTREAM_LABELS.get}):
-    c = controls_ui()  # every control of this page is in the URL
-    ui.share_caption()
+c = controls_ui()  # every control of this page is in the URL
+ui.share_caption()
 rev = str(hash(tuple(c.items())))
 a = ui.guarded(cached_arrows, c["norm"], c["azimuth"], c["elevation"], c["scale"], c["upstream"])
 ref = cached_output_set(c["norm"])
-name = NORM_LABELS[c["norm"]]
+name = ui.labels.NORMS[c["norm"]]
 arrows = [
     ("input x", [0, 0, 0], a.x, PALETTE["blue"]),
     (f"output y = {name}(x)", [0, 0, 0], a.y, PALETTE["vermillion"]),
@@ -86,7 +77,7 @@ arrows = [
 ]  # fmt: skip
 if c["norm"] == "layernorm":
     arrows.insert(1, ("centered input x − μ1", [0, 0, 0], a.centered, PALETTE["purple"]))
-fig = figures_dynamics.jacobian_figure(
+fig = vectors.jacobian_figure(
     arrows, circle=ref.get("circle"), plane=ref.get("plane"), sphere=ref.get("sphere"), axis_half=jacobian.VIEW_HALF
 )
 ui.plotly_view(fig, key="jc_view", revision=rev)
@@ -119,7 +110,7 @@ st.caption(
 s, n = cached_sweep(c["norm"], c["azimuth"], c["elevation"], c["upstream"])
 vanishes = bool(n.max() < 1e-9)  # g along y or 1: nothing flows back at any s
 chosen = {} if vanishes else {"this s": [a.grad_norm]}
-fig = figures_dynamics.curves_figure(
+fig = charts.curves_figure(
     s, {"‖∂loss/∂x‖": n, **chosen}, x_series={"this s": [c["scale"]]}, xlabel="input scale s",
     ylabel="‖∂loss/∂x‖", log_x=True, log_y=not vanishes, height=300,
 )  # fmt: skip

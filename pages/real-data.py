@@ -10,25 +10,22 @@ import numpy as np
 import streamlit as st
 
 import ui
-import ui_real
-from normviz import activations_view, capture, figures_real
+from normviz.experiments import real_data
+from normviz.figures import charts, scenes
+from normviz.io import capture
+from ui import real_inputs
 
 ui.require_app()
 
-SOURCES = {
-    "minilm": "MiniLM (bundled, offline)",
-    "other": "Another model",
-    "upload": "Upload a file",
-}
 MAX_TOKENS = [16, 32, 64, 128]
 EPS = [1e-12, 1e-6, 1e-5, 1e-3, 0.1]
-METHODS = {"ones+pca": "all-ones axis + 2 PCs", "pca": "top 3 PCs"}
 
 
 def controls_ui() -> dict:
     top = st.columns([2, 3, 2])
     source = top[0].radio(
-        "Activations from", list(SOURCES), format_func=SOURCES.get, key="rd_source", bind=ui.BIND,
+        "Activations from", list(ui.labels.MODEL_SOURCES), format_func=ui.labels.MODEL_SOURCES.get, key="rd_source",
+        bind=ui.BIND,
         help="MiniLM (all-MiniLM-L6-v2, a 6-layer post-LN BERT, d = 384) ships with the app: nothing is "
         "downloaded. Another model: a local directory or a Hugging Face id (needs it cached or a connection). "
         "Upload: your own activations.",
@@ -60,7 +57,7 @@ def controls_ui() -> dict:
         format_func=lambda e: f"{e:g}", help="Models use their own ε (MiniLM: 1e-12).",
     )  # fmt: skip
     method = top[2].radio(
-        "Projection", list(METHODS), format_func=METHODS.get, key="rd_method", bind=ui.BIND,
+        "Projection", list(ui.labels.PROJECTIONS), format_func=ui.labels.PROJECTIONS.get, key="rd_method", bind=ui.BIND,
         help="All-ones axis + 2 PCs shows the mean direction LayerNorm removes; top 3 PCs keep the most variance.",
     )  # fmt: skip
     return dict(source=source, model_id=model_id.strip(), text=text, max_tokens=max_tokens, own=own, norm=norm,
@@ -69,25 +66,25 @@ def controls_ui() -> dict:
 
 @st.cache_data(max_entries=16, show_spinner="Measuring every capture point…")
 def layer_view(source, text, max_tokens):
-    cap = ui_real.captured(source, text, max_tokens)
-    stats = activations_view.layer_stats([cap.real(k) for k in range(len(cap))])
+    cap = real_inputs.captured(source, text, max_tokens)
+    stats = real_data.layer_stats([cap.real(k) for k in range(len(cap))])
     return cap.names, cap.kinds, cap.weights, cap.biases, cap.eps, stats
 
 
 @st.cache_data(max_entries=32, show_spinner="Normalizing and projecting…")
 def point_view(spec, kind, own, eps, method):
     """spec: ("model", source, text, point, max_tokens) or ("upload", digest)."""
-    x = ui_real.real_tokens(spec)[0]  # (N, d)
+    x = real_inputs.real_tokens(spec)[0]  # (N, d)
     weight = bias = None
     labels = ()
     if spec[0] == "model":
         _, source, text, point, max_tokens = spec
-        cap = ui_real.captured(source, text, max_tokens)
+        cap = real_inputs.captured(source, text, max_tokens)
         if own:
             weight, bias = cap.weights[point], cap.biases[point]
         labels = tuple(f"sentence {b + 1}: {tok}" for b, toks in enumerate(cap.tokens) for tok in toks)
-    view = activations_view.real_view(x, kind=kind, weight=weight, bias=bias, eps=eps, method=method, labels=labels)
-    mas = activations_view.massive(x)
+    view = real_data.real_view(x, kind=kind, weight=weight, bias=bias, eps=eps, method=method, labels=labels)
+    mas = real_data.massive(x)
     words = [lab.split(": ", 1)[1] for lab in labels] if labels else []
     carriers = Counter(words[i] for i in np.flatnonzero(mas.hit)) if words else Counter()
     return view, mas, carriers.most_common(6)
@@ -99,34 +96,33 @@ st.markdown(
     "each point is one token's vector as it enters that LayerNorm, for your text. On the right, the same "
     "tokens after the model's own norm. Or upload activations from your own model."
 )
-with ui.shareable("rd_", formats={"rd_source": SOURCES.get, "rd_method": METHODS.get}):
-    c = controls_ui()
-    source = {"minilm": capture.MINILM, "other": c["model_id"]}.get(c["source"])
-    if source is not None:
-        layers = ui.guarded(layer_view, source, c["text"], c["max_tokens"])
-        names, kinds, weights, biases, epss, stats = layers
-        point = st.slider(
-            "Capture point (which norm's input)", 0, len(names) - 1, min(2, len(names) - 1), key="rd_point",
-            bind=ui.BIND, help="Norm modules in the order the forward pass calls them: for MiniLM the embeddings' "
-            "LayerNorm, then per layer the attention-output and the feed-forward-output LayerNorm (post-LN).",
-        )  # fmt: skip
-        spec = ("model", source, c["text"], point, c["max_tokens"])
-        kind, eps = kinds[point], epss[point]
-        st.caption(f"Capture point {point}: `{names[point]}` — {kind}, ε = {eps:g}.")
-    else:
-        with st.container(border=True):
-            got = ui_real.upload_ui("rd_")
-        if got is None:
-            ui.share_caption()
-            st.stop()
-        spec, kind, eps = ("upload", got[0]), c["norm"], c["eps"]
-    ui.share_caption()
+c = controls_ui()
+source = {"minilm": capture.MINILM, "other": c["model_id"]}.get(c["source"])
+if source is not None:
+    layers = ui.guarded(layer_view, source, c["text"], c["max_tokens"])
+    names, kinds, weights, biases, epss, stats = layers
+    point = st.slider(
+        "Capture point (which norm's input)", 0, len(names) - 1, min(2, len(names) - 1), key="rd_point",
+        bind=ui.BIND, help="Norm modules in the order the forward pass calls them: for MiniLM the embeddings' "
+        "LayerNorm, then per layer the attention-output and the feed-forward-output LayerNorm (post-LN).",
+    )  # fmt: skip
+    spec = ("model", source, c["text"], point, c["max_tokens"])
+    kind, eps = kinds[point], epss[point]
+    st.caption(f"Capture point {point}: `{names[point]}` — {kind}, ε = {eps:g}.")
+else:
+    with st.container(border=True):
+        got = real_inputs.upload_ui("rd_")
+    if got is None:
+        ui.share_caption()
+        st.stop()
+    spec, kind, eps = ("upload", got[0]), c["norm"], c["eps"]
+ui.share_caption()
 
 res = ui.guarded(point_view, spec, kind, c["own"] and spec[0] == "model", eps, c["method"])
 view, mas, carriers = res
 affine = spec[0] == "model" and c["own"]
 label = f"{kind}{' with its γ, β' if affine else ''}"
-fig = figures_real.real_pair_figure(view, label)
+fig = scenes.real_pair_figure(view, label)
 revision = str(hash((spec, kind, c["own"], eps, c["method"])))
 ui.plotly_view(fig, key="rd_view", revision=revision)
 ui.export_buttons(
@@ -164,7 +160,7 @@ else:
 
 st.subheader("Massive activations")
 ui.plotly_view(
-    figures_real.massive_figure(mas.peak, mas.features, mas.threshold),
+    charts.massive_figure(mas.peak, mas.features, mas.threshold),
     key="rd_massive", revision=revision, link_cameras=False, defer=True,
 )  # fmt: skip
 if mas.features.size:
@@ -188,15 +184,15 @@ if mas.features.size:
 else:
     st.markdown(f"No massive feature at this capture point: the largest |x| is {mas.peak.max():.3g}.")
 st.caption(
-    f"Rule: a value is massive when |x| ≥ {activations_view.RATIO:g} × the median |x| of this capture point "
-    f"and |x| ≥ {activations_view.FLOOR:g} (here ≥ {mas.threshold:.3g}, dashed). Sun et al. (2024) use > 100 and "
+    f"Rule: a value is massive when |x| ≥ {real_data.RATIO:g} × the median |x| of this capture point "
+    f"and |x| ≥ {real_data.FLOOR:g} (here ≥ {mas.threshold:.3g}, dashed). Sun et al. (2024) use > 100 and "
     "about 1000× the median on LLMs; a 6-layer MiniLM's largest values are a few hundred."
 )
 
 if spec[0] == "model":
     st.subheader("Every capture point: the all-ones axis")
     ui.plotly_view(
-        figures_real.layers_figure(list(names), stats, current=point),
+        charts.layers_figure(list(names), stats, current=point),
         key="rd_layers", revision=revision, link_cameras=False, defer=True,
     )  # fmt: skip
     st.caption(
@@ -210,7 +206,7 @@ if spec[0] == "model":
     st.subheader("The model's own γ, β and ε")
     g, b = weights[point], biases[point]
     ui.plotly_view(
-        figures_real.affine_figure(None if g is None else g.numpy(), None if b is None else b.numpy()),
+        charts.affine_figure(None if g is None else g.numpy(), None if b is None else b.numpy()),
         key="rd_affine", revision=revision, link_cameras=False, defer=True,
     )  # fmt: skip
     st.caption(

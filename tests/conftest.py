@@ -11,7 +11,8 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import pytest
 
-from tests.browser import CHROMIUM, FLAGS, serve
+from normviz.io import exports
+from tests.helpers.browser import CHROMIUM, FLAGS, serve
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +50,6 @@ def csv_files():
     ``normviz.exports.table_csv`` the button calls.
     """
     import ui
-    from normviz import exports
 
     files: dict[str, bytes] = {}
     original = ui.export_buttons

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _PROBE = """
 import importlib, json, pkgutil, sys
 import normviz
-names = sorted(m.name for m in pkgutil.iter_modules(normviz.__path__, "normviz."))
+names = sorted(m.name for m in pkgutil.walk_packages(normviz.__path__, "normviz."))
 for name in names:
     importlib.import_module(name)
 print(json.dumps({"modules": names, "streamlit": sorted(m for m in sys.modules if m.split(".")[0] == "streamlit")}))
@@ -28,12 +28,14 @@ def test_normviz_and_all_its_modules_import_without_streamlit():
     report = json.loads(out.stdout.strip().splitlines()[-1])
     # the probe really imported the library's modules (a broken discovery would make the check vacuous)
     assert {
-        "normviz.norms",
-        "normviz.inputs",
-        "normviz.geometry",
-        "normviz.projection",
-        "normviz.sphere",
-        "normviz.figures",
+        "normviz.core.norms",
+        "normviz.core.inputs",
+        "normviz.core.geometry",
+        "normviz.core.projection",
+        "normviz.experiments.hypersphere",
+        "normviz.experiments.batch",
+        "normviz.figures.scenes",
+        "normviz.io.uploads",
     } <= set(report["modules"])
     assert report["streamlit"] == [], f"normviz imported {report['streamlit']}"
 
@@ -62,6 +64,18 @@ def test_pages_do_not_import_torch():
     assert pages, "no pages found: the check below would pass vacuously"
     offenders = [p.name for p in pages if "torch" in _imported_modules(p)]
     assert offenders == [], f"pages importing torch (call normviz instead): {offenders}"
+
+
+def test_figures_import_no_torch_and_no_maths_modules():
+    """Figure builders only draw: no torch, and from normviz only other figure modules."""
+    figures = sorted((ROOT / "normviz" / "figures").glob("*.py"))
+    assert len(figures) >= 5, "no figure modules found: the check below would pass vacuously"
+    for path in figures:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        assert "torch" not in _imported_modules(path), path.name
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("normviz"):
+                assert node.module.startswith("normviz.figures"), f"{path.name} imports {node.module}"
 
 
 def test_the_import_scanner_sees_torch_imports(tmp_path):

@@ -1,0 +1,249 @@
+"""The Hypersphere experiment: where a per-token norm puts token vectors, measured exactly.
+
+``compute`` runs normalize -> measure -> fit a basis -> project a capped sample of tokens,
+and returns plain numpy arrays ready to draw (:class:`SphereView`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from normviz.core import geometry, norms, projection
+
+__all__ = ["SPHERE_NORMS", "Reference", "SphereView", "affine", "best_dyt_alpha", "compute", "reference"]
+
+SPHERE_NORMS = ("layernorm", "rmsnorm", "dyt", "identity")
+
+FIT_TOKENS = 8_192  # tokens the projection axes are fitted on (a fixed random sample)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The exact set the outputs lie on (or inside, for a projection), in view coordinates."""
+
+    kind: str  # "circle" | "ellipsoid" | "points" | "line" | "disk" | "ball"
+    curve: np.ndarray | None = None  # (n, 3) for circles and lines, (k, 3) for "points"
+    mesh: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # ellipsoid / ball surface
+    plane: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # the plane sum(y) = 0 (d = 3)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SphereView:
+    before: np.ndarray  # (n_shown, 3) float32, input tokens in view coordinates
+    after: np.ndarray  # (n_shown, 3) float32, output tokens in the same basis
+    color: np.ndarray  # (n_shown,) float32: log10 of each shown token's input length
+    basis: projection.Basis
+    kept_before: float  # share of sum ||x||^2 the 3 axes keep
+    kept_after: float
+    reference: Reference | None
+    radius_hist: geometry.Histogram  # ||y|| of every output token
+    mean_hist: geometry.Histogram  # (1/d) sum_i y_i of every output token
+    sqrt_d: float
+    n_tokens: int
+    n_shown: int
+    elementwise_x: np.ndarray  # (m,) float32 input elements (for the S-curve view)
+    elementwise_ln: np.ndarray  # (m,) LayerNorm output elements (no affine)
+    elementwise_y: np.ndarray  # (m,) the chosen norm's output elements
+    ln_alpha: float  # alpha of the tanh(alpha x) that best fits the LayerNorm cloud
+    curve_x: np.ndarray  # (200,) grid over the sampled input range
+    curve_ln_fit: np.ndarray  # (200,) tanh(ln_alpha * curve_x)
+    curve_dyt: np.ndarray  # (200,) tanh(alpha * curve_x), DyT at the chosen alpha (no affine)
+
+
+def affine(dim: int, *, gamma_scale: float = 1.0, gamma_spread: float = 1.0, beta_shift: float = 0.0):
+    """gamma and beta of shape (d,): ``gamma_j = scale * spread^t_j`` (t_j from -1 to 1), ``beta_j = shift``.
+
+    spread = 1 keeps the sphere round; spread > 1 stretches it into an ellipsoid.
+    Returns ``(None, None)`` for the identity affine so norms take their fast path.
+    """
+    if not (gamma_scale > 0 and gamma_spread >= 1 and math.isfinite(beta_shift)):
+        raise ValueError("gamma scale must be > 0, gamma spread >= 1 and beta shift finite.")
+    t = torch.linspace(-1.0, 1.0, dim) if dim > 1 else torch.zeros(1)
+    gamma = gamma_scale * gamma_spread**t  # (d,)
+    beta = torch.full((dim,), float(beta_shift))  # (d,)
+    is_one = gamma_scale == 1 and gamma_spread == 1
+    return (None if is_one else gamma), (None if beta_shift == 0 else beta)
+
+
+def compute(
+    x: torch.Tensor,
+    norm: str,
+    *,
+    eps: float = 1e-5,
+    gamma_scale: float = 1.0,
+    gamma_spread: float = 1.0,
+    beta_shift: float = 0.0,
+    alpha: float = 0.5,
+    method: str = "ones+pca",
+    max_points: int = 3000,
+    max_elements: int = 6000,
+    seed: int = 0,
+) -> SphereView:
+    """Normalize every token of ``x: (B, T, d)``, measure all of them, project a sample.
+
+    The basis is fitted on the output tokens (a fixed sample of at most ``FIT_TOKENS``) and
+    used for the input too, so both scenes share axes. ``max_points`` caps only what is drawn;
+    every measurement uses all tokens.
+    """
+    if norm not in SPHERE_NORMS:
+        raise ValueError(f"The Hypersphere view covers {', '.join(SPHERE_NORMS)}; got {norm!r}.")
+    d = x.shape[-1]
+    weight, bias = affine(d, gamma_scale=gamma_scale, gamma_spread=gamma_spread, beta_shift=beta_shift)
+    weight = None if weight is None else weight.to(x.device)
+    bias = None if bias is None else bias.to(x.device)
+    y = norms.apply(norm, x, eps=eps, weight=weight, bias=bias, alpha=alpha)  # (B, T, d)
+    xt, yt = x.reshape(-1, d), y.reshape(-1, d)  # (N, d) every token
+    n = xt.shape[0]
+
+    g = torch.Generator().manual_seed(seed)
+    order = torch.randperm(n, generator=g).to(x.device)  # (N,) one reproducible shuffle
+    shown = order[: min(n, max_points)]  # (n_shown,) the tokens drawn
+    # The axes are fitted on at most FIT_TOKENS output tokens (8x less work at 65,536; the axes only
+    # turn where top variances tie, and then any axes are equally faithful). Every number shown
+    # (lengths, means, the share the axes keep) is still computed on all N tokens.
+    basis = projection.fit_basis(yt[order[:FIT_TOKENS]], method)
+    x_shown, y_shown = xt[shown], yt[shown]  # (n_shown, d)
+
+    sqrt_d = math.sqrt(d)
+    rad = geometry.radii(yt)
+    ex, eln, ey = _elementwise(xt, y=yt, eps=eps, max_elements=max_elements, g=g)
+    ln_alpha = best_dyt_alpha(torch.from_numpy(ex), torch.from_numpy(eln))
+    lim = float(np.abs(ex).max()) if ex.size else 1.0
+    curve_x = np.linspace(-lim, lim, 200)
+    return SphereView(
+        before=projection.project(x_shown, basis),
+        after=projection.project(y_shown, basis),
+        color=torch.log10(geometry.radii(x_shown).clamp_min(1e-12)).float().cpu().numpy(),
+        basis=basis,
+        kept_before=projection.kept_share(xt, basis),
+        kept_after=projection.kept_share(yt, basis, radii=rad),
+        reference=_reference(norm, basis, weight=weight, bias=bias),
+        radius_hist=geometry.histogram(rad, include=(sqrt_d,) if norm in ("layernorm", "rmsnorm") else ()),
+        mean_hist=geometry.histogram(geometry.mean_component(yt), include=(0.0,)),
+        sqrt_d=sqrt_d,
+        n_tokens=n,
+        n_shown=int(shown.numel()),
+        elementwise_x=ex,
+        elementwise_ln=eln,
+        elementwise_y=ey,
+        ln_alpha=ln_alpha,
+        curve_x=curve_x.astype(np.float32),
+        curve_ln_fit=np.tanh(ln_alpha * curve_x).astype(np.float32),
+        curve_dyt=np.tanh(alpha * curve_x).astype(np.float32),
+    )
+
+
+def best_dyt_alpha(x: torch.Tensor, y: torch.Tensor) -> float:
+    """The alpha minimising sum (tanh(alpha x) - y)^2: a coarse log grid, then golden-section search.
+
+    >>> x = torch.linspace(-3, 3, 101)
+    >>> round(best_dyt_alpha(x, torch.tanh(0.7 * x)), 4)
+    0.7
+    """
+    x = x.detach().double().cpu().numpy().ravel()  # numpy: ~100 tiny evaluations, no thread overhead
+    y = y.detach().double().cpu().numpy().ravel()
+
+    def sse(log_a: float) -> float:
+        return float(np.square(np.tanh(math.exp(log_a) * x) - y).sum())
+
+    grid = np.linspace(math.log(1e-3), math.log(1e2), 26).tolist()
+    i = min(range(len(grid)), key=lambda k: sse(grid[k]))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    phi = (math.sqrt(5) - 1) / 2
+    for _ in range(40):  # bracket shrinks by 0.618 each step: 1e-8 of its width after 40
+        a, b = hi - phi * (hi - lo), lo + phi * (hi - lo)
+        if sse(a) < sse(b):
+            hi = b
+        else:
+            lo = a
+    return math.exp((lo + hi) / 2)
+
+
+def _elementwise(xt, *, y, eps, max_elements, g):
+    """A sample of (input, LayerNorm output, chosen output) element pairs from whole tokens."""
+    n, d = xt.shape
+    k = max(1, min(n, max_elements // d))  # whole tokens, so each token's S-curve is complete
+    rows = torch.randperm(n, generator=g)[:k].to(xt.device)  # (k,)
+    xs = xt[rows]  # (k, d)
+    ln = torch.nn.functional.layer_norm(xs, (d,), eps=eps)  # (k, d), no affine, as in Zhu et al.
+    cols = slice(0, max(1, max_elements // k))
+    pick = lambda t: t[:, cols].reshape(-1).float().cpu().numpy()  # noqa: E731
+    return pick(xs), pick(ln), pick(y[rows])
+
+
+def _reference(norm, basis, *, weight, bias) -> Reference | None:
+    """The exact output set in view coordinates, where a picture of it is faithful."""
+    d = basis.dim
+    if norm not in ("layernorm", "rmsnorm"):
+        return None
+    gamma = np.ones(d) if weight is None else weight.double().cpu().numpy()
+    beta = np.zeros(d) if bias is None else bias.double().cpu().numpy()
+    V = basis.vectors  # (3, d)
+    center = V @ beta  # (3,)
+    r = math.sqrt(d)
+    if basis.method == "exact":
+        if norm == "layernorm" and d == 2:
+            pts = np.array([[1.0, -1.0], [-1.0, 1.0]]) * gamma + beta  # the only two outputs
+            line = np.array([[-2.0, 2.0], [2.0, -2.0]]) * gamma + beta
+            return Reference(
+                "points",
+                curve=_pad3(np.vstack([line[0], pts[0], pts[1], line[1]])),
+                description="the line y₁ + y₂ = 0 meets the circle of radius √2 in only two points: "
+                "(1, −1) and (−1, 1) (times γ, plus β)",
+            )
+        if norm == "rmsnorm" and d == 2:
+            c = projection.circle(np.zeros(3), np.array([1.0, 0, 0]), np.array([0, 1.0, 0]), r)
+            c[:, :2] = c[:, :2] * gamma + beta
+            return Reference("circle", curve=c, description="the circle of radius √2 (times γ, plus β)")
+        if norm == "layernorm" and d == 3:
+            u = np.array([1.0, -1.0, 0.0]) / math.sqrt(2)
+            v = np.array([1.0, 1.0, -2.0]) / math.sqrt(6)
+            c = projection.circle(np.zeros(3), u, v, r) * gamma + beta  # exact image of the circle
+            plane = _plane(u, v, 1.6 * r, gamma, beta)
+            return Reference(
+                "circle",
+                curve=c.astype(np.float32),
+                plane=plane,
+                description="the circle of radius √3 in the plane y₁ + y₂ + y₃ = 0 (times γ, plus β)",
+            )
+        if norm == "rmsnorm" and d == 3:
+            mesh = projection.sphere_mesh(beta, r * gamma)
+            return Reference("ellipsoid", mesh=mesh, description="the sphere of radius √3 (times γ, plus β)")
+        return None  # d = 1
+    if weight is not None:
+        return None  # an ellipsoid's shadow in a projection is not drawn: it would mislead
+    if norm == "layernorm":
+        # outputs y = z + beta with z ⟂ 1, ||z|| = sqrt(d): axis 1 is the ones direction, so
+        # every projected point has axis-1 coordinate (1/sqrt d) sum(beta) and lies in the disk.
+        c = projection.circle(center, np.array([0, 1.0, 0]), np.array([0, 0, 1.0]), r)
+        return Reference(
+            "disk",
+            curve=c,
+            description=f"the disk of radius √d = {r:.3g} in the plane ⟂ 1: "
+            "every projected output lies on this plane, inside the circle",
+        )
+    mesh = projection.sphere_mesh(center, np.full(3, r))
+    return Reference(
+        "ball", mesh=mesh, description=f"the ball of radius √d = {r:.3g}: every projected output lies inside it"
+    )
+
+
+reference = _reference  # public: GroupNorm's per-group views reuse LayerNorm's exact sets at d/G
+
+
+def _pad3(p: np.ndarray) -> np.ndarray:
+    out = np.zeros((p.shape[0], 3), dtype=np.float32)
+    out[:, : p.shape[1]] = p
+    return out
+
+
+def _plane(u, v, half, gamma, beta):
+    s = np.linspace(-half, half, 2)
+    a, b = np.meshgrid(s, s)  # (2, 2)
+    pts = (a[..., None] * u + b[..., None] * v) * gamma + beta  # (2, 2, 3)
+    return tuple(pts[..., i].astype(np.float32) for i in range(3))

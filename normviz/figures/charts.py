@@ -1,0 +1,399 @@
+"""Plotly builders for the Gradient-flow, Jacobian and Attention pages. Arrays in, figures out, no maths."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from normviz.figures.style import GRID, PALETTE, SERIES_CYCLE, TRANSPARENT, UIREVISION, f32
+
+__all__ = [
+    "SERIES_COLOURS",
+    "affine_figure",
+    "bars_figure",
+    "curves_figure",
+    "elementwise_figure",
+    "histograms_figure",
+    "layers_figure",
+    "lines_figure",
+    "massive_figure",
+]
+
+
+def histograms_figure(panels: list[dict], *, height: int = 280) -> go.Figure:
+    """Bar charts of exact histograms, side by side.
+
+    Each panel: ``{"title", "hist": geometry.Histogram, "marks": [(x, label), ...], "xlabel"}``.
+    """
+    n = len(panels)
+    gap = 0.08
+    width = (1.0 - gap * (n - 1)) / n
+    data, shapes, annotations, layout = [], [], [], {}
+    for i, p in enumerate(panels):
+        xa, ya = ("x", "y") if i == 0 else (f"x{i + 1}", f"y{i + 1}")
+        x0 = i * (width + gap)
+        layout[f"xaxis{i + 1 if i else ''}"] = {
+            "domain": [x0, x0 + width],
+            "anchor": ya,
+            "gridcolor": GRID,
+            "title": {"text": p.get("xlabel", "")},
+        }
+        layout[f"yaxis{i + 1 if i else ''}"] = {
+            "anchor": xa,
+            "gridcolor": GRID,
+            "title": {"text": "tokens" if i == 0 else ""},
+        }
+        hist = p["hist"]
+        data.append(
+            {
+                "type": "bar",
+                "x": hist.centers,
+                "y": hist.counts,
+                "width": np.diff(hist.edges),
+                "marker": {"color": PALETTE["blue"]},
+                "xaxis": xa,
+                "yaxis": ya,
+                "showlegend": False,
+                "hovertemplate": "%{x:.5g}: %{y} tokens<extra></extra>",
+            }
+        )
+        annotations.append(
+            {
+                "text": p["title"],
+                "x": x0 + width / 2,
+                "y": 1.0,
+                "xref": "paper",
+                "yref": "paper",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 14},
+            }
+        )
+        for x, label in p.get("marks", []):
+            shapes.append(
+                {
+                    "type": "line",
+                    "x0": x,
+                    "x1": x,
+                    "xref": xa,
+                    "y0": 0,
+                    "y1": 1,
+                    "yref": f"{ya} domain",
+                    "line": {"color": PALETTE["vermillion"], "dash": "dash", "width": 2},
+                }
+            )
+            annotations.append(
+                {
+                    "text": label,
+                    "x": x,
+                    "xref": xa,
+                    "y": 0.97,
+                    "yref": f"{ya} domain",
+                    "xanchor": "left",
+                    "showarrow": False,
+                    "font": {"color": PALETTE["vermillion"]},
+                }
+            )
+    layout |= {
+        "shapes": shapes,
+        "annotations": annotations,
+        "height": height,
+        "bargap": 0.05,
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
+        "paper_bgcolor": TRANSPARENT,
+        "plot_bgcolor": TRANSPARENT,
+    }
+    return go.Figure(data=data, layout=layout)
+
+
+def elementwise_figure(
+    x: np.ndarray,
+    series: list[tuple[str, np.ndarray, str]],
+    curves: list[tuple[str, np.ndarray, np.ndarray, str]],
+    *,
+    xlabel: str = "input element x",
+    ylabel: str = "output element",
+    height: int = 380,
+) -> go.Figure:
+    """Element-wise input -> output scatter (one cloud per series) with reference curves.
+
+    ``series``: ``(name, y, colour)`` with ``y`` the same length as ``x``;
+    ``curves``: ``(name, cx, cy, colour)`` drawn as lines.
+    """
+    data = [
+        {
+            "type": "scattergl",
+            "x": x,
+            "y": y,
+            "mode": "markers",
+            "name": name,
+            "marker": {"size": 3, "color": colour, "opacity": 0.45},
+        }
+        for name, y, colour in series
+    ]
+    data += [
+        {"type": "scatter", "x": cx, "y": cy, "mode": "lines", "name": name, "line": {"color": colour, "width": 3}}
+        for name, cx, cy, colour in curves
+    ]
+    layout = {
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
+        "xaxis": {"title": {"text": xlabel}, "gridcolor": GRID, "zerolinecolor": GRID},
+        "yaxis": {"title": {"text": ylabel}, "gridcolor": GRID, "zerolinecolor": GRID},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        "paper_bgcolor": TRANSPARENT,
+        "plot_bgcolor": TRANSPARENT,
+    }
+    return go.Figure(data=data, layout=layout)
+
+
+# one colour per placement / variant, the same on every chart
+SERIES_COLOURS = {
+    "Post-LN": PALETTE["blue"],
+    "Pre-LN": PALETTE["vermillion"],
+    "Peri-LN": PALETTE["green"],
+    "no norm": PALETTE["orange"],
+    "LayerNorm first": PALETTE["blue"],
+    "no LayerNorm (raw x)": PALETTE["orange"],
+    "projection only (x − μ1)": PALETTE["vermillion"],
+    "projection + scaling (LayerNorm)": PALETTE["green"],
+}
+
+_CYCLE = [PALETTE[c] for c in ("blue", "vermillion", "green", "orange", "purple", "sky")]
+
+_REF_DASH = ["dash", "dot", "dashdot"]
+
+
+def curves_figure(
+    x: np.ndarray,
+    series: dict[str, np.ndarray],
+    *,
+    ranges: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    references: dict[str, np.ndarray] | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
+    log_x: bool = False,
+    log_y: bool = False,
+    x_series: dict[str, np.ndarray] | None = None,
+    height: int = 360,
+) -> go.Figure:
+    """Lines with markers (one colour per name, see ``SERIES_COLOURS``), optional min–max error bars per
+    series (``ranges``) and dashed grey reference lines. ``x_series`` gives a series its own x."""
+    data = []
+    for i, (name, y) in enumerate(series.items()):
+        colour = SERIES_COLOURS.get(name.split(":")[0], _CYCLE[i % len(_CYCLE)])
+        trace = {
+            "type": "scatter", "x": f32((x_series or {}).get(name, x)), "y": f32(y), "mode": "lines+markers",
+            "name": name, "line": {"color": colour, "width": 2, "dash": "dot" if "(dotted)" in name else "solid"},
+            "marker": {"size": 6},
+        }  # fmt: skip
+        if ranges and name in ranges:
+            lo, hi = ranges[name]
+            trace["error_y"] = {"type": "data", "symmetric": False, "array": f32(hi - y), "arrayminus": f32(y - lo),
+                                "color": colour, "thickness": 1, "width": 3}  # fmt: skip
+        data.append(trace)
+    for j, (name, y) in enumerate((references or {}).items()):
+        data.append({"type": "scatter", "x": f32(x), "y": f32(y), "mode": "lines", "name": name,
+                     "line": {"color": PALETTE["grey"], "dash": _REF_DASH[j % 3], "width": 2}})  # fmt: skip
+    axis = {"gridcolor": GRID, "zerolinecolor": GRID}
+    ticks = {"tickvals": [float(v) for v in x], "ticktext": [f"{v:g}" for v in x]} if log_x and len(x) <= 12 else {}
+    layout = {
+        "xaxis": {**axis, "title": {"text": xlabel}, "type": "log" if log_x else "linear", **ticks},
+        "yaxis": {**axis, "title": {"text": ylabel}, "type": "log" if log_y else "linear", "exponentformat": "power"},
+        "height": height,
+        "margin": {"l": 70, "r": 20, "t": 30, "b": 50},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        "paper_bgcolor": TRANSPARENT,
+        "plot_bgcolor": TRANSPARENT,
+    }
+    return go.Figure(data=data, layout=layout)
+
+
+def lines_figure(
+    x: np.ndarray,
+    series: dict[str, np.ndarray],
+    *,
+    reference: tuple[str, np.ndarray] | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
+    log_x: bool = False,
+    log_y: bool = False,
+    height: int = 340,
+) -> go.Figure:
+    """Lines with markers, one per series (colour-blind-safe colours), and an optional dashed reference."""
+    data = [
+        {"type": "scatter", "x": x, "y": y, "mode": "lines+markers", "name": name,
+         "line": {"color": SERIES_CYCLE[i % len(SERIES_CYCLE)], "width": 2,
+                  "dash": "dot" if "variance" in name else "solid"}}
+        for i, (name, y) in enumerate(series.items())
+    ]  # fmt: skip
+    if reference is not None:
+        data.append({"type": "scatter", "x": x, "y": reference[1], "mode": "lines", "name": reference[0],
+                     "line": {"color": PALETTE["grey"], "dash": "dash", "width": 2}})  # fmt: skip
+    axis = {"gridcolor": GRID, "zerolinecolor": GRID}
+    layout = {
+        "xaxis": {**axis, "title": {"text": xlabel}, "type": "log" if log_x else "linear"},
+        "yaxis": {**axis, "title": {"text": ylabel}, "type": "log" if log_y else "linear"},
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        "paper_bgcolor": TRANSPARENT,
+        "plot_bgcolor": TRANSPARENT,
+    }
+    return go.Figure(data=data, layout=layout)
+
+
+def layers_figure(names: list[str], stats, *, current: int | None = None, height: int = 330) -> go.Figure:
+    """Two panels over capture points: angle to the all-ones axis (median, 10–90 % band) and the
+    mean component's share of ‖x‖² (median and 90th percentile, log scale)."""
+    x = np.arange(len(names), dtype=np.float32)
+    band = np.concatenate([stats.angle_q90, stats.angle_q10[::-1]]).astype(np.float32)
+    data = [
+        {"type": "scatter", "x": np.concatenate([x, x[::-1]]), "y": band, "fill": "toself", "mode": "lines",
+         "line": {"width": 0}, "fillcolor": "rgba(0,114,178,0.2)", "name": "10–90 % of tokens", "hoverinfo": "skip"},
+        {"type": "scatter", "x": x, "y": stats.angle_median.astype(np.float32), "mode": "lines+markers",
+         "name": "median angle to 1", "line": {"color": PALETTE["blue"], "width": 2}, "text": names,
+         "hovertemplate": "%{text}<br>median angle %{y:.2f}°<extra></extra>"},
+        {"type": "scatter", "x": x, "y": stats.share_median.astype(np.float32), "mode": "lines+markers",
+         "xaxis": "x2", "yaxis": "y2", "name": "median d·μ²/‖x‖²", "line": {"color": PALETTE["vermillion"]},
+         "text": names, "hovertemplate": "%{text}<br>median share %{y:.2e}<extra></extra>"},
+        {"type": "scatter", "x": x, "y": stats.share_q90.astype(np.float32), "mode": "lines+markers",
+         "xaxis": "x2", "yaxis": "y2", "name": "90th percentile", "line": {"color": PALETTE["orange"], "dash": "dot"},
+         "text": names, "hovertemplate": "%{text}<br>90th percentile %{y:.2e}<extra></extra>"},
+    ]  # fmt: skip
+    axis = {"gridcolor": GRID, "zerolinecolor": GRID}
+    shapes = [
+        {"type": "line", "xref": "x", "yref": "y", "x0": 0, "x1": max(len(names) - 1, 1), "y0": 90, "y1": 90,
+         "line": {"color": PALETTE["grey"], "dash": "dash"}},
+    ]  # fmt: skip
+    if current is not None:
+        for xr in ("x", "x2"):
+            shapes.append({"type": "line", "xref": xr, "yref": "paper", "x0": current, "x1": current, "y0": 0,
+                           "y1": 1, "line": {"color": PALETTE["green"], "width": 1}})  # fmt: skip
+    layout = {
+        "xaxis": {**axis, "domain": [0, 0.45], "title": {"text": "capture point"}},
+        "yaxis": {**axis, "title": {"text": "angle to the all-ones axis (°)"}},
+        "xaxis2": {**axis, "domain": [0.55, 1], "anchor": "y2", "title": {"text": "capture point"}},
+        "yaxis2": {**axis, "anchor": "x2", "type": "log", "title": {"text": "share of ‖x‖² along 1"}},
+        "shapes": shapes,
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        "paper_bgcolor": TRANSPARENT,
+        "plot_bgcolor": TRANSPARENT,
+        "uirevision": UIREVISION,
+    }
+    return go.Figure(data=data, layout=layout)
+
+
+def massive_figure(peak: np.ndarray, features: np.ndarray, threshold: float, *, height: int = 300) -> go.Figure:
+    """Bars of each feature's largest |x| (log scale); massive features in vermillion, the threshold dashed."""
+    colors = np.full(peak.size, PALETTE["sky"], dtype=object)
+    colors[features] = PALETTE["vermillion"]
+    data = [
+        {"type": "bar", "x": np.arange(peak.size, dtype=np.int32), "y": peak.astype(np.float32),
+         "marker": {"color": colors, "line": {"width": 0}}, "name": "max |x| over tokens",
+         "hovertemplate": "feature %{x}<br>max |x| = %{y:.3g}<extra></extra>"},
+    ]  # fmt: skip
+    layout = {
+        "xaxis": {"gridcolor": GRID, "title": {"text": "feature j"}},
+        "yaxis": {"gridcolor": GRID, "type": "log", "title": {"text": "max over tokens |xⱼ|"}},
+        "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": threshold, "y1": threshold,
+                    "line": {"color": PALETTE["grey"], "dash": "dash"}}],
+        "bargap": 0,
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
+        "showlegend": False,
+        "paper_bgcolor": TRANSPARENT,
+        "plot_bgcolor": TRANSPARENT,
+        "uirevision": UIREVISION,
+    }  # fmt: skip
+    return go.Figure(data=data, layout=layout)
+
+
+def affine_figure(gamma: np.ndarray | None, beta: np.ndarray | None, *, height: int = 260) -> go.Figure:
+    """The model's γ and β per feature (what the norm multiplies and adds after normalizing)."""
+    data = []
+    for name, v, color in (("γ (weight)", gamma, PALETTE["blue"]), ("β (bias)", beta, PALETTE["orange"])):
+        if v is not None:
+            data.append({"type": "scatter", "x": np.arange(v.size, dtype=np.int32), "y": v.astype(np.float32),
+                         "mode": "markers", "marker": {"size": 4, "color": color}, "name": name,
+                         "hovertemplate": "feature %{x}: %{y:.4g}<extra>" + name + "</extra>"})  # fmt: skip
+    layout = {
+        "xaxis": {"gridcolor": GRID, "title": {"text": "feature j"}},
+        "yaxis": {"gridcolor": GRID, "zerolinecolor": GRID},
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        "paper_bgcolor": TRANSPARENT,
+        "plot_bgcolor": TRANSPARENT,
+        "uirevision": UIREVISION,
+    }
+    return go.Figure(data=data, layout=layout)
+
+
+def bars_figure(
+    labels: list[str],
+    series: list[tuple[str, np.ndarray, str]],
+    *,
+    ylabel: str,
+    xlabel: str = "",
+    log_y: bool = False,
+    reference: tuple[str, float] | None = None,
+    floor: float | None = None,
+    height: int = 320,
+) -> go.Figure:
+    """Grouped bars: ``series`` = [(name, values (len(labels),), palette colour name)].
+
+    ``floor``: on a log axis, draw values below it (exact zeros) at the floor.
+    """
+    data = [
+        {
+            "type": "bar",
+            "x": labels,
+            "y": np.asarray(v if floor is None else np.maximum(v, floor), dtype=np.float32),
+            "customdata": np.asarray(v, dtype=np.float32),
+            "name": name,
+            "marker": {"color": PALETTE[c]},
+            "hovertemplate": "%{x}: %{customdata:.4g}<extra>" + name + "</extra>",
+        }
+        for name, v, c in series
+    ]
+    shapes, notes = [], []
+    if reference is not None:
+        text, yv = reference
+        shapes.append(
+            {
+                "type": "line",
+                "x0": 0,
+                "x1": 1,
+                "xref": "paper",
+                "y0": yv,
+                "y1": yv,
+                "line": {"color": PALETTE["vermillion"], "dash": "dash", "width": 2},
+            }
+        )
+        notes.append(
+            {
+                "text": text,
+                "x": 1,
+                "xref": "paper",
+                "y": yv,
+                "xanchor": "right",
+                "yanchor": "bottom",
+                "showarrow": False,
+            }
+        )
+    layout = {
+        "barmode": "group",
+        "height": height,
+        "xaxis": {"title": {"text": xlabel}, "type": "category", "gridcolor": GRID},
+        "yaxis": {"title": {"text": ylabel}, "type": "log" if log_y else "linear", "gridcolor": GRID},
+        "shapes": shapes,
+        "annotations": notes,
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
+        "paper_bgcolor": TRANSPARENT,
+        "plot_bgcolor": TRANSPARENT,
+    }
+    return go.Figure(data=data, layout=layout)

@@ -1,0 +1,48 @@
+"""Download buttons under a figure: standalone HTML, PNG, and the data drawn as CSV and NPZ."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from normviz.io import exports
+
+
+@st.cache_resource(show_spinner=False)
+def _png_browser() -> str | None:
+    return exports.png_browser()
+
+
+def export_buttons(fig: go.Figure, table: dict[str, np.ndarray], *, key: str, name: str) -> None:
+    """Download buttons under a figure: standalone HTML (offline), PNG, and the data as CSV and NPZ.
+
+    ``table``: equal-length columns holding the points the figure shows (CSV and NPZ).
+    Every file is made only when its button is clicked: a rerun costs four buttons, nothing more.
+    """
+    cols = st.columns([1, 1, 1, 1, 3])
+    cols[0].download_button(
+        "HTML", lambda: exports.figure_html(fig), file_name=f"{name}.html", mime="text/html", key=f"{key}_html",
+        on_click="ignore", icon=":material/download:",
+        help="The interactive figure as one HTML file with plotly.js inside: opens offline in any browser.",
+    )  # fmt: skip
+    if _png_browser() is not None:
+        cols[1].download_button(
+            "PNG", lambda: exports.figure_png(fig), file_name=f"{name}.png", mime="image/png", key=f"{key}_png",
+            on_click="ignore", icon=":material/image:",
+            help="A 2400×1400 picture of the current figure (takes a few seconds: it starts a headless browser).",
+        )  # fmt: skip
+    cols[2].download_button(
+        "CSV", lambda: exports.table_csv(table), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv",
+        on_click="ignore", icon=":material/table:", help="The points the figure shows, one row each.",
+    )  # fmt: skip
+    cols[3].download_button(
+        "NPZ", lambda: exports.table_npz(table), file_name=f"{name}.npz", mime="application/octet-stream",
+        key=f"{key}_npz", on_click="ignore", icon=":material/data_array:",
+        help="The same columns as numpy arrays: np.load(path).",
+    )  # fmt: skip
+    if _png_browser() is None:
+        cols[4].caption(
+            "PNG export needs a Chromium-based browser for kaleido (apt-get install chromium); "
+            "the HTML file has a camera button that saves a PNG."
+        )

@@ -1,0 +1,109 @@
+// served by ui/startup.py from the installed plotly package (the same version that built the figure)
+const PLOTLY_URL = new URL("component/ui.startup.plotly_js/plotly.min.js", window.location.href).href;
+
+function loadPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!window.__normvizPlotly) {
+    window.__normvizPlotly = new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = PLOTLY_URL;
+      s.onload = () => resolve(window.Plotly);
+      s.onerror = () => reject(new Error("could not load " + PLOTLY_URL));
+      document.head.appendChild(s);
+    });
+  }
+  return window.__normvizPlotly;
+}
+
+function nextFrame(value) {
+  return new Promise((r) => requestAnimationFrame(() => setTimeout(() => r(value), 0)));
+}
+
+function themeColors() {
+  const app = document.querySelector(".stApp") || document.body;
+  const bg = getComputedStyle(app).backgroundColor || "rgb(255,255,255)";
+  const rgb = (bg.match(/\d+(\.\d+)?/g) || [255, 255, 255]).slice(0, 3).map(Number);
+  const lum = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255;
+  return lum < 0.5
+    ? { text: "#FAFAFA", bg: "#262730", grid: "#464955", zero: "#7b7e8a" }
+    : { text: "#31333F", bg: "#FFFFFF", grid: "#d9d9de", zero: "#a3a3ad" };
+}
+
+function opaqueSceneGrids(layout, colors) {
+  // WebGL scenes draw no grid for an rgba() gridcolor: give each 3D axis the theme's opaque grey
+  for (const s of Object.keys(layout).filter((k) => /^scene\d*$/.test(k))) {
+    for (const ax of ["xaxis", "yaxis", "zaxis"]) {
+      const a = (layout[s][ax] = layout[s][ax] || {});
+      if (!a.gridcolor || a.gridcolor.startsWith("rgba")) a.gridcolor = colors.grid;
+      if (!a.zerolinecolor || a.zerolinecolor.startsWith("rgba")) a.zerolinecolor = colors.zero;
+    }
+  }
+}
+
+function linkCameras(root) {
+  if (root.__normvizLinked) return;
+  root.__normvizLinked = true;
+  root.on("plotly_relayout", (ev) => {
+    if (root.__normvizSyncing || !(root.layout.meta && root.layout.meta.link_cameras)) return;
+    const scenes = Object.keys(root.layout).filter((k) => /^scene\d*$/.test(k));
+    const src = Object.keys(ev).find((k) => /^scene\d*\.camera$/.test(k));
+    if (!src) return;
+    const cam = ev[src];
+    root.__normvizCamera = cam;  // reapplied to every scene on the next update (see below)
+    const upd = {};
+    for (const s of scenes) if (s + ".camera" !== src) upd[s + ".camera"] = cam;
+    root.__normvizSyncing = true;
+    window.Plotly.relayout(root, upd).finally(() => { root.__normvizSyncing = false; });
+  });
+}
+
+export default function (component) {
+  const { data, parentElement } = component;
+  let root = parentElement.querySelector(".normviz-plot");
+  if (!root) {
+    root = document.createElement("div");
+    root.className = "normviz-plot";
+    root.style.width = "100%";
+    parentElement.appendChild(root);
+  }
+  if (!data || !data.figure) return;
+  if (root.__normvizLast === data.figure) {  // same figure as drawn: nothing to redo
+    root.dataset.revision = data.revision;
+    return;
+  }
+  root.__normvizLast = data.figure;
+  const t0 = performance.now();
+  root.dataset.receivedAt = String(t0);
+  const spec = JSON.parse(data.figure);
+  // secondary charts wait one task, so the 3D view (drawn first) is not held up behind them
+  // (they wait for the main view's latest draw, then for the next frame)
+  const main = window.__normvizMainDraw || Promise.resolve();
+  const ready = data.defer
+    ? loadPlotly().then((P) => main.then(() => nextFrame(P)))
+    : loadPlotly();
+  const drawn = ready.then((Plotly) => {
+    const colors = themeColors();
+    const layout = spec.layout || {};
+    layout.font = Object.assign({ color: colors.text }, layout.font || {});
+    layout.hoverlabel = Object.assign({ bgcolor: colors.bg, font: { color: colors.text } }, layout.hoverlabel || {});
+    opaqueSceneGrids(layout, colors);
+    if (layout.meta && layout.meta.link_cameras && root.__normvizCamera) {
+      // Plotly.react keeps the camera of the scene the user dragged (uirevision) but not of the scenes
+      // we turned with Plotly.relayout: hand every scene the shared camera so they stay linked
+      for (const s of Object.keys(layout).filter((k) => /^scene\d*$/.test(k))) {
+        layout[s].camera = JSON.parse(JSON.stringify(root.__normvizCamera));
+      }
+    }
+    root.style.height = (layout.height || 450) + "px";
+    return Plotly.react(root, spec.data, layout, { responsive: true, displaylogo: false }).then(() => {
+      linkCameras(root);
+      root.dataset.revision = data.revision;
+      root.dataset.drawMs = String(Math.round(performance.now() - t0));
+      root.dataset.drawnAt = String(performance.now());
+    });
+  }).catch((err) => {
+    root.textContent = "The 3D view could not be drawn: " + err.message;
+    root.dataset.error = String(err.message);
+  });
+  if (!data.defer) window.__normvizMainDraw = drawn.catch(() => {});
+}
