@@ -35,7 +35,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(script: str, log_path: Path):
+def serve(script: str, log_path: Path, *, cwd: Path = ROOT, env: dict[str, str] | None = None):
+    """``streamlit run script`` in ``cwd`` on a free port; returns (process, url) once it answers."""
     port = free_port()
     log = log_path.open("wb")
     proc = subprocess.Popen(
@@ -52,7 +53,8 @@ def serve(script: str, log_path: Path):
             "--browser.gatherUsageStats",
             "false",
         ],
-        cwd=ROOT,
+        cwd=cwd,
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
