@@ -43,8 +43,8 @@ ON_CPU = (
     "eigenvectors of the d × d covariance (SciPy; d ≤ 1024, the N × d product before it runs on the device)",
     "PCA of the small clouds on the Batch and Coupling pages (scikit-learn; a few thousand points at most)",
     "convex hulls (Qhull) and the key sets around them",
-    "tiny exact checks in float64 (the cube's re-check, the d = 3 Jacobian arrows, one-sequence attention maps, "
-    "the padding shift of one batch): a GPU launch costs more than the sum",
+    "tiny exact checks, where a GPU launch costs more than the sum (the cube's re-check, the d = 3 Jacobian "
+    "arrows, one sequence's attention maps, one batch's padding shift)",
 )
 
 _forced: str | None = None  # set by forced(); not for concurrent use (tests, benchmarks)
@@ -117,7 +117,9 @@ def placement_notes() -> list[str]:
     True
     """
     dev = device()
-    where = {"cuda": "CUDA", "mps": "MPS", "cpu": "CPU"}[dev.type]
+    where = {"cuda": "CUDA", "mps": "MPS (Apple silicon)", "cpu": "CPU"}[dev.type]
+    if dev.type == "cuda":
+        where = f"CUDA ({torch.cuda.get_device_name(dev)})"
     lines = [f"{ON_DEVICE}: {where}"]
     if dev.type == "mps":
         lines.append("float64 statistics: CPU (MPS has no float64)")

@@ -93,14 +93,15 @@ def test_placement_notes_name_the_device_and_every_cpu_step():
     assert lines[0] == f"{device.ON_DEVICE}: CPU"
     assert lines[1:] == [f"{what}: CPU" for what in device.ON_CPU]
     text = " ".join(lines)
-    for word in ("Jacobians", "Qhull", "scikit-learn", "sampling", "float64"):
+    for word in ("Jacobians", "Qhull", "scikit-learn", "sampling", "exact checks"):
         assert word in text
 
 
 def test_placement_notes_say_cuda_when_the_device_is_cuda(monkeypatch):
     monkeypatch.setattr(device, "device", lambda: torch.device("cuda"))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda dev=None: "NVIDIA Test")
     lines = device.placement_notes()
-    assert lines[0].endswith(": CUDA") and all(line.endswith(": CPU") for line in lines[1:])
+    assert lines[0].endswith(": CUDA (NVIDIA Test)") and all(line.endswith(": CPU") for line in lines[1:])
 
 
 # --- every entry point: asks device(), hands back CPU results --------------------------------------------
