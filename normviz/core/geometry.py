@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from normviz.core import device
+
 __all__ = ["Histogram", "group_stats", "histogram", "mean_component", "radii", "real_tokens"]
 
 
@@ -54,7 +56,7 @@ def group_stats(tokens: torch.Tensor, groups: int) -> tuple[torch.Tensor, torch.
     n, d = tokens.shape
     if groups < 1 or d % groups:
         raise ValueError(f"groups={groups} must be a positive divisor of d={d}.")
-    sub = tokens.double().reshape(n, groups, d // groups)  # (N, G, d/G)
+    sub = device.f64(tokens).reshape(n, groups, d // groups)  # (N, G, d/G)
     return sub.mean(dim=-1), torch.linalg.vector_norm(sub, dim=-1)
 
 
@@ -79,7 +81,7 @@ def histogram(values: torch.Tensor, *, bins: int = 60, include: tuple[float, ...
     A spike (all values equal to float precision) gets a narrow window around it, so a
     constant radius shows as one tall bar at the right place instead of an error.
     """
-    v = values.detach().double().cpu().numpy().ravel()
+    v = values.detach().cpu().double().numpy().ravel()  # numpy bins on the CPU: one pass over N values
     if v.size == 0:
         raise ValueError("histogram needs at least one value.")
     lo, hi = float(v.min()), float(v.max())

@@ -22,6 +22,8 @@ import scipy.linalg
 import torch
 from sklearn.decomposition import PCA
 
+from normviz.core import device
+
 __all__ = ["METHODS", "Basis", "circle", "fit_basis", "kept_share", "project", "sphere_mesh"]
 
 METHODS = ("ones+pca", "pca")
@@ -65,6 +67,8 @@ def fit_basis(tokens: torch.Tensor, method: str = "ones+pca") -> Basis:
         vectors = _orthonormal(np.vstack([ones, pcs]))
         labels = ("all-ones axis 1/√d", "PC 1 (⟂ 1)", "PC 2 (⟂ 1)")
     else:
+        # scikit-learn on the CPU: "pca" serves the small clouds (a probe's outputs over K batches, a sliding
+        # token's path: a few thousand points), where copying them over costs less than a GPU launch would
         vectors, ratio = _top_components(t.cpu().numpy(), 3)
         vectors = _orthonormal(vectors)
         labels = ("PC 1", "PC 2", "PC 3")
@@ -75,8 +79,9 @@ def project(tokens: torch.Tensor, basis: Basis) -> np.ndarray:
     """Coordinates ``(N, 3)`` float32 of ``tokens: (N, d)`` on the basis axes (about the origin)."""
     if tokens.shape[-1] != basis.dim:
         raise ValueError(f"tokens have d={tokens.shape[-1]} but the basis was fitted for d={basis.dim}.")
-    v = torch.as_tensor(basis.vectors, dtype=torch.float64, device=tokens.device)
-    return (tokens.double() @ v.T).float().cpu().numpy()  # (N, 3)
+    t = device.f64(tokens)  # on the tokens' device (the CPU for MPS, which has no float64)
+    v = torch.as_tensor(basis.vectors, dtype=torch.float64, device=t.device)
+    return (t @ v.T).float().cpu().numpy()  # (N, 3)
 
 
 def kept_share(tokens: torch.Tensor, basis: Basis, *, radii: torch.Tensor | None = None) -> float:
@@ -87,11 +92,11 @@ def kept_share(tokens: torch.Tensor, basis: Basis, *, radii: torch.Tensor | None
     t = tokens.float()
     if radii is None:
         radii = torch.linalg.vector_norm(t, dim=-1)  # (N,) no (N, d) copy
-    total = float(radii.double().square().sum())
+    total = float(device.f64(radii).square().sum())
     if total == 0.0:
         return 1.0
     v = torch.as_tensor(basis.vectors, dtype=torch.float32, device=t.device)
-    return min(1.0, float((t @ v.T).double().square().sum()) / total)  # (N, 3) coordinates
+    return min(1.0, float(device.f64(t @ v.T).square().sum()) / total)  # (N, 3) coordinates
 
 
 def circle(center: np.ndarray, u: np.ndarray, v: np.ndarray, radius: float, n: int = 181) -> np.ndarray:
@@ -121,8 +126,8 @@ def _top_components_within_hyperplane(t: torch.Tensor, k: int) -> tuple[np.ndarr
     n, d = t.shape
     if n < 2:
         return np.zeros((0, d)), (0.0,) * k
-    m = t.mean(dim=0).double()  # (d,)
-    gram = (t.T @ t).double()  # (d, d), float32 products like sklearn's covariance_eigh
+    m = device.f64(t.mean(dim=0))  # (d,)
+    gram = device.f64(t.T @ t)  # (d, d), float32 products like sklearn's covariance_eigh, on the tokens' device
     cov = (gram - n * torch.outer(m, m)) / (n - 1)  # (d, d)
     cov = cov - cov.mean(dim=0, keepdim=True)  # P C
     cov = cov - cov.mean(dim=1, keepdim=True)  # P C P
@@ -132,7 +137,8 @@ def _top_components_within_hyperplane(t: torch.Tensor, k: int) -> tuple[np.ndarr
     if total <= 1e-10 * float(gram.diagonal().sum()) / n:  # no spread beyond rounding: no direction
         return np.zeros((0, d)), (0.0,) * k
     k_fit = min(k, d)
-    # only the top k eigenpairs (LAPACK syevr): ~10x faster than a full eigh at d = 768
+    # only the top k eigenpairs (LAPACK syevr): ~10x faster than a full eigh at d = 768. On the CPU whatever the
+    # device: the (d, d) matrix is small (d <= 1024) and torch has no subset eigh; the N x d work is done above
     evals, evecs = scipy.linalg.eigh(c, subset_by_index=[d - k_fit, d - 1])  # ascending
     evals, evecs = evals[::-1].clip(min=0.0), evecs[:, ::-1]
     keep = [i for i in range(k_fit) if total > 0 and evals[i] > 1e-12 * total]

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from scipy.spatial import ConvexHull
 
+from normviz.core import device
+
 __all__ = [
     "KEY_VARIANTS",
     "SCALES",
@@ -72,14 +74,15 @@ def saturation(
     s = np.asarray(scales, dtype=np.float64)
     if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s) & (s > 0)):
         raise ValueError("scales must be a non-empty list of finite numbers > 0, such as [0.1, 1, 10].")
-    x, w_q, w_k = _inputs(dim=dim, tokens=tokens, batch=batch, seed=seed)
-    xs = torch.as_tensor(s, dtype=torch.float32)[:, None, None, None] * x  # (S, B, T, d)
+    dev = device.device()
+    x, w_q, w_k = (t.to(dev) for t in _inputs(dim=dim, tokens=tokens, batch=batch, seed=seed))
+    xs = torch.as_tensor(s, dtype=torch.float32, device=dev)[:, None, None, None] * x  # (S, B, T, d)
     out = {"scales": s}
     for suffix, inp in (("", xs), ("_ln", F.layer_norm(xs, (dim,)))):
         a = _attention(inp, w_q, w_k)  # (S, B, T, T)
         entropy = -(a * torch.log(a.clamp_min(1e-30))).sum(-1)  # (S, B, T)
-        out["entropy" + suffix] = entropy.mean((1, 2)).double().numpy()
-        out["max_weight" + suffix] = a.amax(-1).mean((1, 2)).double().numpy()
+        out["entropy" + suffix] = entropy.mean((1, 2)).cpu().double().numpy()
+        out["max_weight" + suffix] = a.amax(-1).mean((1, 2)).cpu().double().numpy()
     return out
 
 
@@ -95,6 +98,8 @@ def attention_maps(
     _check_sizes(dim=dim, tokens=tokens, batch=batch, seed=seed)
     if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a finite number > 0, got {scale!r}.")
+    # on the CPU whatever the device: one (T, T) map of T <= 64 tokens, redrawn as the scale slider moves;
+    # a GPU launch and copy back would cost more than the two small matmuls
     x, w_q, w_k = _inputs(dim=dim, tokens=tokens, batch=batch, seed=seed)
     x = scale * x[:1]  # (1, T, d)
     raw = _attention(x, w_q, w_k)[0]
@@ -165,6 +170,8 @@ def unselectable_fraction(
     ((0.0, 0.0), True)
     """
     _check_keys(n=n, dim=dim, sets=sets, seed=seed)
+    # numpy on the CPU whatever the device: Qhull (scipy's ConvexHull) runs on the CPU only, on at most
+    # 200 sets of 64 keys in 2 ... 5 dimensions; the keys are made where the hull needs them
     x = np.random.default_rng(seed).standard_normal((sets, n, dim))  # (S, n, d)
     out = {}
     for v in variants:

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from normviz.core import inputs, projection
+from normviz.core import device, inputs, projection
 from normviz.core.checks import check_batch_sizes, check_sizes
 
 _CHUNK = 2**20  # values per chunk of statistics (4 MiB float32): measured 2-10x faster than 2**18 or 2**22
@@ -102,8 +102,8 @@ def probe_outputs(
     check_sizes(kind, batch=batch, tokens=tokens, dim=dim, batches=batches, seed=seed, eps=eps)
     probe = _probe(kind, dim, seed)
     y = _probe_in_batches(kind, probe, batch=batch, tokens=tokens, dim=dim, batches=batches, seed=seed, eps=eps)
-    ln = F.layer_norm(probe, (dim,), eps=eps)  # (d,)
-    return ProbeOutputs(probe=probe, batchnorm=y.float(), layernorm=ln)
+    ln = F.layer_norm(probe, (dim,), eps=eps)  # (d,) one token: on the CPU, where the probe was drawn
+    return ProbeOutputs(probe=probe, batchnorm=y.float().cpu(), layernorm=ln)
 
 
 def _probe(kind: str, dim: int, seed: int) -> torch.Tensor:
@@ -120,18 +120,20 @@ def _probe_in_batches(kind, probe, *, batch, tokens, dim, batches, seed, eps) ->
     Then ``y = (p - mu) / sqrt(var + eps) = -(s1/n) / sqrt(var + eps)``, in float64.
     """
     n = batch * tokens
-    x = inputs.sample(kind, batch=batches * batch, tokens=tokens, dim=dim, seed=seed)  # (K*B, T, d)
+    dev = device.device()
+    x = inputs.sample(kind, batch=batches * batch, tokens=tokens, dim=dim, seed=seed).to(dev)  # (K*B, T, d)
     x = x.view(batches, n, dim)  # (K, B*T, d): batch k = sequences k*B ... k*B + B - 1
+    probe = probe.to(dev)
     x[:, 0] = probe  # the probe replaces token 0 of each batch
-    s1 = torch.empty(batches, dim)  # (K, d)
-    s2 = torch.empty(batches, dim)  # (K, d)
+    s1 = torch.empty(batches, dim, device=dev)  # (K, d)
+    s2 = torch.empty(batches, dim, device=dev)  # (K, d)
     step = max(1, _CHUNK // (n * dim))
     for k in range(0, batches, step):
         c = x[k : k + step].sub_(probe)  # (k', n, d), shifted in place: x is ours
         s1[k : k + step] = c.sum(dim=1)
         s2[k : k + step] = c.square_().sum(dim=1)
-    m1 = s1.double() / n  # (K, d) = mu_k - p
-    var = (s2.double() / n - m1.square()).clamp_min_(0.0)  # (K, d), biased like F.batch_norm
+    m1 = device.f64(s1) / n  # (K, d) = mu_k - p
+    var = (device.f64(s2) / n - m1.square()).clamp_min_(0.0)  # (K, d), biased like F.batch_norm
     return -m1 / (var + eps).sqrt()  # (K, d)
 
 

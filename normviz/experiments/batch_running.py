@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from normviz.core import checks, inputs
+from normviz.core import checks, device, inputs
 from normviz.core.checks import ONE_VALUE, check_sizes, is_int
 from normviz.experiments.batch import Sweep, _sweep
 
@@ -70,11 +70,12 @@ def running_stats(
             f"momentum must be in (0, 1] (torch's default is 0.1) or None for a cumulative average, got {momentum!r}."
         )
     n = batch * tokens
-    x = inputs.sample(kind, batch=(steps + 1) * batch, tokens=tokens, dim=dim, seed=seed)  # (S+1)*B, T, d
+    dev = device.device()
+    x = inputs.sample(kind, batch=(steps + 1) * batch, tokens=tokens, dim=dim, seed=seed).to(dev)  # (S+1)*B, T, d
     x = x.view(steps + 1, n, dim)  # (S+1, B*T, d): one batch per step
     probe = _probe(kind, dim, seed)
-    x[-1, 0] = probe
-    bn = nn.BatchNorm1d(dim, eps=eps, momentum=momentum)
+    x[-1, 0] = probe.to(dev)
+    bn = nn.BatchNorm1d(dim, eps=eps, momentum=momentum).to(dev)
     with torch.no_grad():
         bn.train()
         for s in range(steps):
@@ -84,13 +85,13 @@ def running_stats(
         train_out = F.batch_norm(x[-1], None, None, bn.weight, bn.bias, training=True, eps=eps)[0]  # (d,)
         renorm = batch_renorm(x[-1], bn.running_mean, bn.running_var, r_max=r_max, d_max=d_max, eps=eps)[0]
     return RunningStats(
-        running_mean=bn.running_mean.clone(),
-        running_var=bn.running_var.clone(),
+        running_mean=bn.running_mean.cpu().clone(),
+        running_var=bn.running_var.cpu().clone(),
         num_batches_tracked=int(bn.num_batches_tracked),
         probe=probe,
-        train_output=train_out,
-        eval_output=eval_out,
-        renorm_output=renorm,
+        train_output=train_out.cpu(),
+        eval_output=eval_out.cpu(),
+        renorm_output=renorm.cpu(),
         gap=float((train_out - eval_out).norm()),
         renorm_gap=float((renorm - eval_out).norm()),
     )

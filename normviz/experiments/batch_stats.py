@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from normviz.core import inputs
+from normviz.core import device, inputs
 from normviz.core.checks import check_batch_sizes, check_sizes
 from normviz.experiments.batch import _CHUNK, Sweep, _sweep
 
@@ -106,16 +106,18 @@ def stats_error(
     if not math.isfinite(pad_value):
         raise ValueError(f"pad_value must be a finite number (padding embeddings are usually 0), got {pad_value!r}.")
     mean_err, var_err, shares = [], [], []
+    dev = device.float64_device()  # the statistics are taken in float64
     for B in sizes:
         x = inputs.sample(kind, batch=batches * B + pop_seq, tokens=tokens, dim=dim, seed=seed)  # (K*B + P, T, d)
+        x = x.to(dev)
         mu, var = batch_stats(x[batches * B :][None])  # (1, d) each: the population
         sigma2 = var.clamp_min(1e-12)  # a constant feature has no scale to compare with
         xb = x[: batches * B].view(batches, B, tokens, dim)  # (K, B, T, d)
         mask = None
         if variable_length:
             g = torch.Generator().manual_seed(seed)
-            lengths = torch.randint(1, tokens + 1, (batches, B, 1), generator=g)  # (K, B, 1)
-            mask = torch.arange(tokens) < lengths  # (K, B, T)
+            lengths = torch.randint(1, tokens + 1, (batches, B, 1), generator=g).to(dev)  # (K, B, 1)
+            mask = torch.arange(tokens, device=dev) < lengths  # (K, B, T)
             xb[~mask] = pad_value  # x is ours: padded positions get the pad embedding
         se_mu = se_var = 0.0
         step = max(1, _CHUNK // (B * tokens * dim))
@@ -165,6 +167,8 @@ def padding_shift(
     shares = list(pad_shares)
     if not shares or not all(isinstance(s, (int, float)) and 0 <= s < 1 for s in shares):
         raise ValueError(f"pad_shares must be a non-empty list of numbers in [0, 1), got {pad_shares!r}.")
+    # on the CPU whatever the device: one batch and nine pad shares, a few small means each, where
+    # a GPU launch costs more than the sums
     x = inputs.sample(kind, batch=batch, tokens=tokens, dim=dim, seed=seed)  # (B, T, d)
     u = torch.rand(batch, 1, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)  # (B, 1)
     counted, masked, realized, shift = [], [], [], []

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import jacrev
 
-from normviz.core import inputs, norms, projection
+from normviz.core import device, inputs, norms, projection
 
 __all__ = ["DIRECTIONS", "MAX_JACOBIAN", "Coupling", "Motion", "coupling", "jacobian_blocks", "motion"]
 
@@ -105,7 +105,7 @@ def coupling(
     if not (isinstance(probe, int) and 0 <= probe < batch * tokens):
         raise ValueError(f"probe must be a token index 0 <= probe < B·T = {batch * tokens}, got {probe!r}.")
     _check_x(torch.empty(batch, tokens, dim, device="meta"))
-    x = inputs.sample(kind, batch=batch, tokens=tokens, dim=dim, seed=seed)
+    x = inputs.sample(kind, batch=batch, tokens=tokens, dim=dim, seed=seed).to(device.device())  # (B, T, d)
     J = full_jacobian(name, x, eps=eps, groups=groups)  # (N, d, N, d)
     blocks = J.square().sum(dim=(1, 3)).sqrt()  # (N, N)
     return Coupling(
@@ -170,11 +170,13 @@ def motion(
         g = torch.Generator().manual_seed(seed + 1)
         u = torch.randn(dim, generator=g, dtype=torch.float64)
         u = u / torch.linalg.vector_norm(u)
+    dev = device.float64_device()  # the motion is measured in float64 throughout
+    x, u = x.to(dev), u.to(dev)
     flat = x.reshape(n, dim)
     rms = float(flat[probe].square().mean().sqrt()) or 1.0
     s = span * (2 * torch.arange(steps, dtype=torch.float64) - (steps - 1)) / (steps - 1)  # (S,) exact 0 mid
     xs = flat.expand(steps, n, dim).clone()  # (S, N, d)
-    xs[:, probe] += s[:, None] * rms * u  # the probe slides; every other input stays put
+    xs[:, probe] += s[:, None].to(x.device) * rms * u  # the probe slides; every other input stays put
     ys = torch.stack([norms.apply(name, xi.reshape(batch, tokens, dim), eps=eps, groups=groups) for xi in xs])
     ys = ys.reshape(steps, n, dim)  # (S, N, d)
     rest = ys[steps // 2] if steps % 2 else norms.apply(name, x, eps=eps, groups=groups).reshape(n, dim)
@@ -189,7 +191,7 @@ def motion(
     return Motion(
         steps=s.numpy(),
         paths=paths,
-        moved=moved.numpy(),
+        moved=moved.cpu().numpy(),
         probe=probe,
         sequence=np.repeat(np.arange(batch), tokens),
         basis=basis,

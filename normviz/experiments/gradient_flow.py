@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
+from normviz.core import device
 from normviz.core.threads import one_thread
 from normviz.core.transformer import Block, Stack, XavierLinear, layer_seed, make_norm
 
@@ -149,10 +151,14 @@ def experiment(
     depths = _check_depths(depths)
     deepest = max([depth, *depths]) if _is_int(depth) else depth
     _check(placement, depth=deepest, dim=dim, heads=heads, norm=norm, seed=seed, batch=batch, tokens=tokens)
-    with one_thread():
-        stack = build_stack(placement, depth=deepest, dim=dim, heads=heads, norm=norm, seed=seed)
+    dev = device.device()
+    if placement == "none":
+        dev = device.float64_device()  # that stack runs in float64 (see build_stack)
+    with one_thread() if dev.type == "cpu" else nullcontext():  # small matmuls: one CPU thread is faster
+        # drawn on the CPU (seeded generators: the same stack on every machine), then moved
+        stack = build_stack(placement, depth=deepest, dim=dim, heads=heads, norm=norm, seed=seed).to(dev)
         x, targets = task(batch=batch, tokens=tokens, dim=dim, seed=seed)
-        x = x.to(stack.readout.dtype)
+        x, targets = x.to(dev, stack.readout.dtype), targets.to(dev)
         hidden, last, loss = [x.detach()], [], None
         for i, block in enumerate(stack.blocks):
             x = block(x)
@@ -169,8 +175,8 @@ def experiment(
         g = torch.stack([torch.linalg.matrix_norm(w) for w in grads])  # (L,) Frobenius norms
         h = torch.stack([v.norm(dim=-1).mean() for v in hidden])  # (L + 1,) mean token norm
         _finite(torch.cat([g, *[v[None] for v in last]]), placement, deepest)
-    prof = Profile(grad_norms=g.double().numpy(), hidden_norms=h.double().numpy())
-    sweep = Sweep(np.asarray(depths), torch.stack(last).double().numpy()) if depths else None
+    prof = Profile(grad_norms=g.cpu().double().numpy(), hidden_norms=h.cpu().double().numpy())
+    sweep = Sweep(np.asarray(depths), torch.stack(last).cpu().double().numpy()) if depths else None
     return prof, sweep
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from normviz.core import geometry, inputs, norms, projection
+from normviz.core import device, geometry, inputs, norms, projection
 from normviz.experiments import hypersphere
 
 __all__ = ["MAX_PANELS", "GroupPanel", "GroupView", "divisors", "group_view", "group_view_of", "shown_groups"]
@@ -111,21 +111,23 @@ def group_view_of(
         raise ValueError(f"x must be a (1, N, d) tensor of N >= 1 tokens, got {tuple(getattr(x, 'shape', ()))}.")
     tokens, dim = x.shape[1], x.shape[2]
     _check_groups(groups, dim)
-    x = x.float().cpu()
+    x = x.float().to(device.device())
     y = norms.apply("groupnorm", x, eps=eps, groups=groups)  # (1, N, d)
     ln = norms.apply("layernorm", x, eps=eps)  # (1, N, d)
     s = dim // groups
-    xs = x[0].double().reshape(tokens, groups, s)  # (N, G, s)
+    xs = device.f64(x[0]).reshape(tokens, groups, s)  # (N, G, s)
     ys = y[0].reshape(tokens, groups, s)  # (N, G, s)
     mean, radius = geometry.group_stats(y[0], groups)  # (N, G) each
-    energy_gn = (radius.square() / s).mean(dim=0)  # (G,)
-    energy_ln = (ln[0].double().reshape(tokens, groups, s).square().sum(-1) / s).mean(dim=0)  # (G,)
-    input_rms = xs.square().mean(dim=(0, 2)).sqrt()  # (G,)
+    energy_gn = (radius.square() / s).mean(dim=0).cpu()  # (G,)
+    energy_ln = (device.f64(ln[0]).reshape(tokens, groups, s).square().sum(-1) / s).mean(dim=0).cpu()  # (G,)
+    input_rms = xs.square().mean(dim=(0, 2)).sqrt().cpu()  # (G,)
     loudest = int(input_rms.argmax())
 
     g = torch.Generator().manual_seed(seed)
     shown = torch.randperm(tokens, generator=g)[: min(tokens, max_points)]  # (n_shown,)
-    in_len = torch.log10(torch.linalg.vector_norm(xs[shown], dim=-1).clamp_min(1e-12)).float()  # (n_shown, G)
+    in_len = torch.log10(torch.linalg.vector_norm(xs[shown.to(xs.device)], dim=-1).clamp_min(1e-12))  # (n_shown, G)
+    in_len = in_len.float().cpu()
+    shown = shown.to(ys.device)  # (n_shown,) indices where the outputs are
     panels = []
     for gi in shown_groups(groups, loudest):
         sub = ys[:, gi, :]  # (N, s) this group's output sub-vectors

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from normviz.core import geometry, norms, projection
+from normviz.core import device, geometry, norms, projection
 
 __all__ = ["SPHERE_NORMS", "Reference", "SphereView", "affine", "best_dyt_alpha", "compute", "reference"]
 
@@ -92,6 +92,7 @@ def compute(
     """
     if norm not in SPHERE_NORMS:
         raise ValueError(f"The Hypersphere view covers {', '.join(SPHERE_NORMS)}; got {norm!r}.")
+    x = x.to(device.device())  # a no-op for the page's cached sample, which is there already
     d = x.shape[-1]
     weight, bias = affine(d, gamma_scale=gamma_scale, gamma_spread=gamma_spread, beta_shift=beta_shift)
     weight = None if weight is None else weight.to(x.device)
@@ -181,8 +182,8 @@ def _reference(norm, basis, *, weight, bias) -> Reference | None:
     d = basis.dim
     if norm not in ("layernorm", "rmsnorm"):
         return None
-    gamma = np.ones(d) if weight is None else weight.double().cpu().numpy()
-    beta = np.zeros(d) if bias is None else bias.double().cpu().numpy()
+    gamma = np.ones(d) if weight is None else weight.cpu().double().numpy()
+    beta = np.zeros(d) if bias is None else bias.cpu().double().numpy()
     V = basis.vectors  # (3, d)
     center = V @ beta  # (3,)
     r = math.sqrt(d)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from normviz.core import inputs, norms, projection
+from normviz.core import device, inputs, norms, projection
 from normviz.experiments import hypersphere
 
 __all__ = ["PAD_VALUES", "InstanceView", "Padding", "instance_view", "padding"]
@@ -53,14 +53,14 @@ def instance_view(
     """InstanceNorm of ``inputs.sample(kind, batch, tokens, dim)``, seen from token space."""
     if tokens < 2:
         raise ValueError("InstanceNorm needs T >= 2 tokens per sequence: with one token every output is 0.")
-    x = inputs.sample(kind, batch=batch, tokens=tokens, dim=dim, seed=seed)  # (B, T, d)
+    x = inputs.sample(kind, batch=batch, tokens=tokens, dim=dim, seed=seed).to(device.device())  # (B, T, d)
     y = norms.apply("instancenorm", x, eps=eps)  # (B, T, d)
     cols_x = x.transpose(1, 2).reshape(batch * dim, tokens)  # (B*d, T): one row per (sequence, feature)
     cols_y = y.transpose(1, 2).reshape(batch * dim, tokens)  # (B*d, T)
     g = torch.Generator().manual_seed(seed)
     shown = torch.randperm(batch * dim, generator=g)[: min(batch * dim, max_points)]  # (n,)
     basis = projection.fit_basis(cols_y, "ones+pca")
-    var = cols_y.double().var(dim=1, unbiased=False)  # (B*d,)
+    var = device.f64(cols_y).var(dim=1, unbiased=False)  # (B*d,)
 
     # the claim, measured: move token 2 of sequence 1 and watch token 1 of sequences 1 and 2
     x2 = x.clone()
@@ -72,14 +72,14 @@ def instance_view(
         warnings.simplefilter("ignore")  # torch may warn that num_features != channels: that is the point
         unbatched = torch.nn.InstanceNorm1d(dim, eps=eps)(x[0])  # (T, d) read as (channels=T, length=d)
     return InstanceView(
-        before=projection.project(cols_x[shown], basis),
-        after=projection.project(cols_y[shown], basis),
+        before=projection.project(cols_x[shown.to(x.device)], basis),
+        after=projection.project(cols_y[shown.to(x.device)], basis),
         sequence=(shown // dim).numpy(),
         basis=basis,
         kept_before=projection.kept_share(cols_x, basis),
         kept_after=projection.kept_share(cols_y, basis),
         reference=hypersphere.reference("layernorm", basis, weight=None, bias=None),
-        max_abs_mean=float(cols_y.double().mean(dim=1).abs().max()),
+        max_abs_mean=float(device.f64(cols_y).mean(dim=1).abs().max()),
         var_range=(float(var.min()), float(var.max())),
         neighbour_shift=float(torch.linalg.vector_norm(y2[0, 0] - y[0, 0])),
         neighbour_shift_ln=float(torch.linalg.vector_norm(ln2[0, 0] - ln[0, 0])),
@@ -114,23 +114,26 @@ def padding(
     lengths = torch.tensor([max(2, tokens - (b * tokens) // (batch + 1)) for b in range(batch)])  # (B,)
     if batch > 1 or lengths[0] == tokens:
         lengths[-1] = min(int(lengths[-1]), tokens - 1)  # at least one sequence is padded
-    mask = torch.arange(tokens)[None, :] < lengths[:, None]  # (B, T)
     g = torch.Generator().manual_seed(seed + 7)
     pads = pad_value * torch.sign(torch.randn(x.shape, generator=g)) if pad_value else torch.zeros_like(x)
+    dev = device.device()
+    x, pads, lengths = x.to(dev), pads.to(dev), lengths.to(dev)
+    mask = torch.arange(tokens, device=dev)[None, :] < lengths[:, None]  # (B, T)
     xp = torch.where(mask[..., None], x, pads)  # (B, T, d)
     masked = norms.apply("instancenorm", xp, eps=eps, mask=mask)  # (B, T, d), pads -> 0
     counted = norms.apply("instancenorm", xp, eps=eps)  # pads counted in every statistic
 
     def stats(y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        m = mask[..., None].double()  # (B, T, 1)
+        m = device.f64(mask[..., None])  # (B, T, 1)
+        y = device.f64(y)
         n = m.sum(dim=1)  # (B, 1)
-        mean = (y.double() * m).sum(dim=1) / n  # (B, d) over real tokens only
-        var = ((y.double() - mean[:, None]).square() * m).sum(dim=1) / n  # (B, d)
+        mean = (y * m).sum(dim=1) / n  # (B, d) over real tokens only
+        var = ((y - mean[:, None]).square() * m).sum(dim=1) / n  # (B, d)
         # medians: with 2 real tokens a single feature whose values nearly agree has σ² ~ ε, and its
         # variance σ²/(σ² + ε) is well below 1 — true, but not about padding
-        return mean.abs().median(dim=1).values.numpy(), (var - 1).abs().median(dim=1).values.numpy()
+        return mean.abs().median(dim=1).values.cpu().numpy(), (var - 1).abs().median(dim=1).values.cpu().numpy()
 
     mm, vm = stats(masked)
     mc, vc = stats(counted)
     shift = ((counted - masked).abs() * mask[..., None]).amax(dim=(1, 2))  # (B,)
-    return Padding(lengths.numpy(), mm, mc, vm, vc, shift.double().numpy())
+    return Padding(lengths.cpu().numpy(), mm, mc, vm, vc, shift.cpu().double().numpy())

@@ -78,6 +78,8 @@ def input_gradient(norm: str, x, g, *, eps: float = 0.0) -> np.ndarray:
     """
     if norm not in NORMS:
         raise ValueError(f"Unknown norm {norm!r}. Pick one of {', '.join(NORMS)}.")
+    # on the CPU whatever the device: d = 3 (at most 21 scales of it), float64 autograd of a handful of
+    # values, where a GPU launch costs more than the maths (and MPS has no float64)
     xt = torch.tensor(np.asarray(x, dtype=np.float64))
     gt = torch.tensor(np.asarray(g, dtype=np.float64))
     if xt.shape != gt.shape or xt.ndim == 0:

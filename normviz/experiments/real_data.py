@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from normviz.core import geometry, projection
+from normviz.core import device, geometry, projection
 
 __all__ = ["LayerStats", "Massive", "RealView", "apply_own_norm", "layer_stats", "massive", "ones_angle", "real_view"]
 
@@ -93,27 +93,29 @@ def massive(tokens: torch.Tensor, *, ratio: float = RATIO, floor: float = FLOOR)
     """
     if tokens.ndim != 2 or tokens.shape[0] < 1 or tokens.shape[1] < 2:
         raise ValueError(f"tokens must be (N, d) with N >= 1 and d >= 2, got {tuple(tokens.shape)}.")
-    t = tokens.double()
+    t = tokens.to(device.float64_device()).double()  # float64 throughout
     n, d = t.shape
     a = t.abs()
-    median_abs = float(np.median(a.numpy()))  # the usual median (mean of the middle two)
+    # numpy's median on the CPU: the usual median (mean of the middle two; torch.median gives the lower one)
+    median_abs = float(np.median(a.cpu().numpy()))
     threshold = max(ratio * median_abs, floor)
     peak = a.amax(0)  # (d,)
     feats = torch.nonzero(peak >= threshold).flatten()
     feats = feats[torch.argsort(peak[feats], descending=True)]  # (k,)
-    hit = (a[:, feats] >= threshold).any(-1) if feats.numel() else torch.zeros(n, dtype=torch.bool)  # (N,)
+    none = torch.zeros(n, dtype=torch.bool, device=t.device)
+    hit = (a[:, feats] >= threshold).any(-1) if feats.numel() else none  # (N,)
     c = t - t.mean(-1, keepdim=True)  # (N, d) centred
     c2 = c.square()
     share = c2[:, feats].sum(-1) / c2.sum(-1).clamp_min(1e-300)  # (N,)
     y = F.layer_norm(t, (d,), eps=1e-12)  # (N, d) no affine
-    ln_val = y[:, feats].abs().amax(-1) if feats.numel() else torch.zeros(n, dtype=t.dtype)
+    ln_val = y[:, feats].abs().amax(-1) if feats.numel() else torch.zeros(n, dtype=t.dtype, device=t.device)
     return Massive(
-        features=feats.numpy().astype(np.int64),
-        peak=peak.float().numpy(),
+        features=feats.cpu().numpy().astype(np.int64),
+        peak=peak.float().cpu().numpy(),
         median_abs=median_abs,
         threshold=threshold,
         tokens_hit=int(hit.sum()),
-        hit=hit.numpy(),
+        hit=hit.cpu().numpy(),
         n_tokens=n,
         variance_share=float(share[hit].median()) if hit.any() else 0.0,
         ln_value=float(ln_val[hit].median()) if hit.any() else 0.0,
@@ -149,9 +151,11 @@ def layer_stats(points: list[torch.Tensor], *, ratio: float = RATIO, floor: floa
     if not points:
         raise ValueError("layer_stats needs at least one capture point.")
     rows = []
+    dev = device.float64_device()  # the statistics are taken in float64
     for t in points:
+        t = t.to(dev)
         ang, sh = ones_angle(t), mean_share(t)
-        q = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)
+        q = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64, device=dev)
         aq = torch.quantile(ang, q)
         rows.append(
             (
@@ -199,17 +203,21 @@ def real_view(
     """Normalize real ``tokens: (N, d)`` with the given norm (γ, β optional); project both on axes fitted to y."""
     if tokens.ndim != 2 or tokens.shape[1] < 2 or tokens.shape[0] < 1:
         raise ValueError(f"tokens must be (N, d) with d >= 2, got {tuple(tokens.shape)}.")
-    x = tokens.float()
+    dev = device.device()
+    x = tokens.float().to(dev)
+    weight = None if weight is None else weight.to(dev)
+    bias = None if bias is None else bias.to(dev)
     y = apply_own_norm(kind, x, weight, bias, eps)  # (N, d)
     n = x.shape[0]
     g = torch.Generator().manual_seed(seed)
-    shown = torch.randperm(n, generator=g)[:max_points]  # (n_shown,)
-    basis = projection.fit_basis(y[shown], method)
+    shown = torch.randperm(n, generator=g)[:max_points]  # (n_shown,) on the CPU, like the labels
+    on = shown.to(dev)
+    basis = projection.fit_basis(y[on], method)
     rad = geometry.radii(y)
     return RealView(
-        before=projection.project(x[shown], basis),
-        after=projection.project(y[shown], basis),
-        color=torch.log10(geometry.radii(x[shown]).clamp_min(1e-12)).numpy().astype(np.float32),
+        before=projection.project(x[on], basis),
+        after=projection.project(y[on], basis),
+        color=torch.log10(geometry.radii(x[on]).clamp_min(1e-12)).cpu().numpy().astype(np.float32),
         labels=tuple(labels[i] for i in shown.tolist()) if labels else (),
         shown=shown.numpy().astype(np.int64),
         basis=basis,

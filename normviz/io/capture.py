@@ -19,6 +19,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from normviz.core import device
+
 __all__ = [
     "DEFAULT_TEXT",
     "MINILM",
@@ -145,12 +147,14 @@ def capture(model: nn.Module, batch: dict, *, outputs: bool = False) -> Capture:
     def post_hook(module, args, kwargs, out):
         outs.append((out[0] if isinstance(out, tuple) else out).detach().float().cpu().clone())
 
+    where = next(model.parameters(), torch.empty(0)).device  # run where the model's weights are
+    run_batch = {k: v.to(where) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
     handles = [m.register_forward_pre_hook(pre_hook(n), with_kwargs=True) for n, m in mods]
     if outputs:
         handles += [m.register_forward_hook(post_hook, with_kwargs=True) for _, m in mods]
     try:
         with torch.inference_mode():
-            model(**batch)
+            model(**run_batch)
     finally:
         for h in handles:
             h.remove()
@@ -179,7 +183,7 @@ def capture(model: nn.Module, batch: dict, *, outputs: bool = False) -> Capture:
 
 
 def load_model(source: str = MINILM):
-    """``(model, tokenizer)`` in eval mode, float32, on the CPU.
+    """``(model, tokenizer)`` in eval mode, float32, on :func:`normviz.core.device.device`.
 
     ``source``: ``"minilm"`` (the bundled all-MiniLM-L6-v2, offline), a local directory holding a
     Hugging Face model, or a model id on the Hub (works where it is cached or can be downloaded).
@@ -216,7 +220,7 @@ def load_model(source: str = MINILM):
         ) from err
     if tokenizer.pad_token is None:  # GPT-2, LLaMA: no pad token; the mask excludes padding anyway
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
-    return model.eval(), tokenizer
+    return model.to(device.device()).eval(), tokenizer
 
 
 def split_sentences(text: str) -> list[str]:
