@@ -48,6 +48,14 @@ def keys_ui() -> dict:
     return {"n": n, "dim": dim, "sets": sets, "seed": int(seed)}
 
 
+def _with_and_without_norm(raw: np.ndarray, ln: np.ndarray) -> list[charts.Series]:
+    """A saturation curve without a norm and with LayerNorm first."""
+    return [
+        charts.Series("no norm", raw, colour=charts.SERIES_COLOURS["no norm"]),
+        charts.Series("LayerNorm first", ln, colour=charts.SERIES_COLOURS["LayerNorm first"]),
+    ]
+
+
 @st.cache_data(max_entries=32, show_spinner="Softmax at 25 input scales…")
 def cached_saturation(dim, tokens):
     return attention.saturation(dim=dim, tokens=tokens)
@@ -81,16 +89,16 @@ ui.share_caption()
 sat = ui.guarded(cached_saturation, c["dim"], c["tokens"], stop=False)
 if sat is not None:
     cols = st.columns(2)
-    uniform = {"uniform: ln T": np.full(len(sat["scales"]), np.log(c["tokens"]))}
+    uniform = charts.reference("uniform: ln T", np.full(len(sat["scales"]), np.log(c["tokens"])))
     with cols[0]:
-        fig = charts.curves_figure(
-            sat["scales"], {"no norm": sat["entropy"], "LayerNorm first": sat["entropy_ln"]}, references=uniform,
+        fig = charts.lines_figure(
+            sat["scales"], [*_with_and_without_norm(sat["entropy"], sat["entropy_ln"]), uniform],
             xlabel="input scale s", ylabel="attention entropy (nats)", log_x=True, height=320,
         )  # fmt: skip
         ui.plotly_view(fig, key="at_entropy", revision=f"{c['dim']}-{c['tokens']}", link_cameras=False)
     with cols[1]:
-        fig = charts.curves_figure(
-            sat["scales"], {"no norm": sat["max_weight"], "LayerNorm first": sat["max_weight_ln"]},
+        fig = charts.lines_figure(
+            sat["scales"], _with_and_without_norm(sat["max_weight"], sat["max_weight_ln"]),
             xlabel="input scale s", ylabel="largest weight per query", log_x=True, height=320,
         )  # fmt: skip
         ui.plotly_view(fig, key="at_max", revision=f"{c['dim']}-{c['tokens']}", link_cameras=False, defer=True)
@@ -102,9 +110,13 @@ if sat is not None:
     )
     maps = ui.guarded(cached_maps, c["scale"], c["dim"], c["tokens"], stop=False)
     if maps is not None:
+        titles = (f"no norm, s = {c['scale']:g}", f"LayerNorm first, s = {c['scale']:g}")
         fig = heatmaps.heatmaps_figure(
-            list(maps), [f"no norm, s = {c['scale']:g}", f"LayerNorm first, s = {c['scale']:g}"]
-        )
+            [heatmaps.Heatmap(title, a, xlabel="key", ylabel="" if i else "query",
+                              hover="query %{y}, key %{x}: %{customdata:.3f}")
+             for i, (title, a) in enumerate(zip(titles, maps, strict=True))],
+            zrange=(0, 1), colourbar="weight",
+        )  # fmt: skip
         ui.plotly_view(fig, key="at_maps", revision=f"{c['scale']}-{c['dim']}-{c['tokens']}", link_cameras=False,
                        defer=True)  # fmt: skip
         st.caption("One sequence's attention matrix at the chosen s: each row (a query) sums to 1.")
@@ -127,12 +139,13 @@ for i, n in enumerate(KEY_COUNTS):
 bar.empty()
 if len(frac) == len(KEY_COUNTS):
     ns = np.array(KEY_COUNTS)
-    series = {}
-    for v, label in ui.labels.ATTENTION_VARIANTS.items():
-        series[f"{label}: sets with one"] = np.array([frac[n][v][0] for n in KEY_COUNTS])
-    for v, label in ui.labels.ATTENTION_VARIANTS.items():
-        series[f"{label}: share of keys (dotted)"] = np.array([frac[n][v][1] for n in KEY_COUNTS])
-    fig = charts.curves_figure(ns, series, xlabel="keys per set n", ylabel="fraction", log_x=True, height=380)
+    series = [
+        charts.Series(f"{label}: {what}", np.array([frac[n][v][i] for n in KEY_COUNTS]), dash=dash,
+                      colour=charts.SERIES_COLOURS[label])
+        for i, what, dash in ((0, "sets with one", "solid"), (1, "share of keys (dotted)", "dot"))
+        for v, label in ui.labels.ATTENTION_VARIANTS.items()
+    ]  # fmt: skip
+    fig = charts.lines_figure(ns, series, xlabel="keys per set n", ylabel="fraction", log_x=True, height=380)
     ui.plotly_view(fig, key="at_fraction", revision=f"{k['dim']}-{k['sets']}", link_cameras=False, defer=True)
     chosen = frac[k["n"]]
     st.caption(

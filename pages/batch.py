@@ -82,6 +82,15 @@ st.latex(r"\mathrm{BN}(x)_j = \frac{x_j - \mu_j^{\mathcal B}}{\sqrt{\sigma_j^{2,
 st.code("y = F.batch_norm(x.reshape(-1, d), None, None, training=True)  # x: (B, T, d)", language="python")
 
 
+def _series(sweep_series: dict[str, np.ndarray]) -> list[charts.Series]:
+    """A sweep's curves: batch_stats names each statistic "<input>: mean" or "<input>: variance";
+    variances are drawn dotted, the rest solid."""
+    return [
+        charts.Series(name, y, dash="dot" if name.endswith(": variance") else "solid")
+        for name, y in sweep_series.items()
+    ]
+
+
 def cloud_section(c: dict, rev: str) -> None:
     st.subheader("One token, many batches")
     cl = ui.guarded(cached_cloud, c["kind"], c["batch_size"], c["tokens"], c["dim"], c["batches"], stop=False)
@@ -113,8 +122,9 @@ def sweep_section(c: dict, rev: str) -> None:
     if sw is None:
         return
     fig = charts.lines_figure(
-        sw.batch_sizes, sw.series, reference=("c/√B", sw.reference), xlabel="batch size B (sequences)",
-        ylabel="RMS spread of the probe's output", log_x=True, log_y=True,
+        sw.batch_sizes, [*_series(sw.series), charts.reference("c/√B", sw.reference)],
+        xlabel="batch size B (sequences)", ylabel="RMS spread of the probe's output", log_x=True, log_y=True,
+        height=340,
     )  # fmt: skip
     ui.plotly_view(fig, key="bt_sweep", revision=rev, link_cameras=False, defer=True)
     st.caption(
@@ -130,8 +140,8 @@ def population_section(c: dict, rev: str) -> None:
     if pop is None:
         return
     fig = charts.lines_figure(
-        pop.batch_sizes, pop.series, xlabel="batch size B (sequences)", ylabel="RMS error, in population units",
-        log_x=True, log_y=True,
+        pop.batch_sizes, _series(pop.series), xlabel="batch size B (sequences)",
+        ylabel="RMS error, in population units", log_x=True, log_y=True, height=340,
     )  # fmt: skip
     ui.plotly_view(fig, key="bt_population", revision=rev, link_cameras=False, defer=True)
     st.caption(
@@ -172,8 +182,8 @@ def train_eval_section(c: dict, rev: str) -> None:
     if te is None:
         return
     fig = charts.lines_figure(
-        te.batch_sizes, te.series, xlabel="batch size B (sequences)", ylabel="‖train output − eval output‖",
-        log_x=True,
+        te.batch_sizes, _series(te.series), xlabel="batch size B (sequences)",
+        ylabel="‖train output − eval output‖", log_x=True, height=340,
     )  # fmt: skip
     ui.plotly_view(fig, key="bt_train_eval", revision=f"{rev}-{steps}-{momentum}-{r_max}-{d_max}",
                    link_cameras=False, defer=True)  # fmt: skip
@@ -195,8 +205,8 @@ def padding_section(c: dict, rev: str) -> None:
         return
     share, shift = res
     fig = charts.lines_figure(
-        share, {"batch mean with pads counted − masked mean": shift}, xlabel="share of padded positions",
-        ylabel="shift, in standard deviations",
+        share, [charts.Series("batch mean with pads counted − masked mean", shift)],
+        xlabel="share of padded positions", ylabel="shift, in standard deviations", height=340,
     )  # fmt: skip
     ui.plotly_view(fig, key="bt_padding", revision=rev, link_cameras=False, defer=True)
     st.caption(

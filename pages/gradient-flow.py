@@ -58,6 +58,15 @@ def layers_table(view: gradient_flow.FlowView, placements: list[str]) -> dict[st
     return table
 
 
+def placement_series(curves: dict[str, np.ndarray], ranges: dict | None = None) -> list[charts.Series]:
+    """One line per placement label, in its colour; ``ranges``: label -> (min, max) over seeds, as error bars."""
+    out = []
+    for label, y in curves.items():
+        low, high = ranges[label] if ranges else (None, None)
+        out.append(charts.Series(label, y, colour=charts.SERIES_COLOURS[label], low=low, high=high))
+    return out
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
 def cached_run(placement, depth, dim, heads, norm, batch, seed):
     return gradient_flow.run(
@@ -103,8 +112,8 @@ bar.empty()
 view = ui.guarded(gradient_flow.combine, results, dim=c["dim"])
 
 st.subheader("Each layer's gradient")
-fig = charts.curves_figure(
-    view.layers, view.grads, ranges=view.grads_range if c["seeds"] > 1 else None, xlabel="layer l",
+fig = charts.lines_figure(
+    view.layers, placement_series(view.grads, view.grads_range if c["seeds"] > 1 else None), xlabel="layer l",
     ylabel="‖∂loss/∂W₂‖ of layer l", log_y=True,
 )  # fmt: skip
 ui.plotly_view(fig, key="gf_layers", revision=rev, link_cameras=False)
@@ -120,8 +129,10 @@ st.caption(
 )
 
 st.subheader("The last layer's gradient against depth")
-fig = charts.curves_figure(
-    view.depths, view.last, references=view.references, xlabel="depth L", ylabel="last layer's ‖∂loss/∂W₂‖",
+dashes = charts.REFERENCE_DASHES
+theory = [charts.reference(name, y, dash=dashes[j % 3]) for j, (name, y) in enumerate(view.references.items())]
+fig = charts.lines_figure(
+    view.depths, [*placement_series(view.last), *theory], xlabel="depth L", ylabel="last layer's ‖∂loss/∂W₂‖",
     log_x=True, log_y=True,
 )  # fmt: skip
 ui.plotly_view(fig, key="gf_depths", revision=rev, link_cameras=False, defer=True)
@@ -133,10 +144,10 @@ st.caption(
 )
 
 st.subheader("The hidden state's norm")
-fig = charts.curves_figure(
-    np.arange(len(next(iter(view.hidden.values())))), view.hidden,
-    references={"√d": np.full(len(view.layers) + 1, view.sqrt_d)}, xlabel="after layer l (0 = input)",
-    ylabel="mean ‖x_l‖ over tokens", log_y=True,
+fig = charts.lines_figure(
+    np.arange(len(view.layers) + 1),
+    [*placement_series(view.hidden), charts.reference("√d", np.full(len(view.layers) + 1, view.sqrt_d))],
+    xlabel="after layer l (0 = input)", ylabel="mean ‖x_l‖ over tokens", log_y=True,
 )  # fmt: skip
 ui.plotly_view(fig, key="gf_hidden", revision=rev, link_cameras=False, defer=True)
 st.caption(
