@@ -14,34 +14,23 @@ KEY_COUNTS = [4, 6, 8, 12, 16, 24, 32, 48, 64]
 
 
 def saturation_ui() -> dict:
-    cols = st.columns(3)
-    scale = cols[0].select_slider(
-        "Input scale s", SCALES, value=10.0, key="at_scale", bind=ui.BIND,
-        help="Inputs s·x with x ~ N(0, 1): the scores grow like s². The heatmaps show this s; the curves sweep all.",
-    )  # fmt: skip
-    dim = cols[1].select_slider(
-        "Width d", [16, 64, 256], value=64, key="at_dim", bind=ui.BIND, help="Features per token."
-    )
-    tokens = cols[2].select_slider(
-        "Tokens T", [8, 16, 32, 64], value=32, key="at_tokens", bind=ui.BIND,
-        help="Keys each query chooses among; ln T is uniform.",
-    )  # fmt: skip
+    scale, dim, tokens = ui.select_sliders(st.columns(3), [
+        ("Input scale s", SCALES, 10.0, "at_scale",
+         "Inputs s·x with x ~ N(0, 1): the scores grow like s². The heatmaps show this s; the curves sweep all."),
+        ("Width d", [16, 64, 256], 64, "at_dim", "Features per token."),
+        ("Tokens T", [8, 16, 32, 64], 32, "at_tokens", "Keys each query chooses among; ln T is uniform."),
+    ])  # fmt: skip
     return {"scale": scale, "dim": dim, "tokens": tokens}
 
 
 def keys_ui() -> dict:
     cols = st.columns(4)
-    n = cols[0].select_slider(
-        "Keys n", KEY_COUNTS, value=8, key="at_n", bind=ui.BIND,
-        help="Keys per random set; the 3D view draws one set of n keys.",
-    )  # fmt: skip
-    dim = cols[1].select_slider(
-        "Key dimension d", [3, 4, 5, 6], value=3, key="at_kdim", bind=ui.BIND,
-        help="The chart's d (the 3D view is always d = 3). The hull is taken in d − 1 dimensions after projection.",
-    )  # fmt: skip
-    sets = cols[2].select_slider(
-        "Random sets", [50, 100, 200], value=100, key="at_sets", bind=ui.BIND, help="Key sets per point of the chart."
-    )
+    n, dim, sets = ui.select_sliders(cols[:3], [
+        ("Keys n", KEY_COUNTS, 8, "at_n", "Keys per random set; the 3D view draws one set of n keys."),
+        ("Key dimension d", [3, 4, 5, 6], 3, "at_kdim",
+         "The chart's d (the 3D view is always d = 3). The hull is taken in d − 1 dimensions after projection."),
+        ("Random sets", [50, 100, 200], 100, "at_sets", "Key sets per point of the chart."),
+    ])  # fmt: skip
     seed = cols[3].number_input(
         "Key set (seed)", 0, 999, 0, key="at_seed", bind=ui.BIND, help="Which random set of keys the 3D view shows."
     )

@@ -20,21 +20,14 @@ def controls_ui() -> dict:
         "Input distribution", inputs.KINDS, format_func=ui.labels.KINDS.get, key="bt_kind", bind=ui.BIND,
         help="Where the other tokens of each batch (and the probe token) come from.",
     )  # fmt: skip
-    b = cols[1].select_slider(
-        "Batch size B", BATCH_SIZES, value=4, key="bt_batch", bind=ui.BIND,
-        help="Sequences per batch (log scale). The 3D cloud uses this B; the spread chart sweeps all of them.",
-    )  # fmt: skip
-    t = cols[2].select_slider(
-        "Tokens per sequence T", [1, 2, 4, 8, 16], value=8, key="bt_tokens", bind=ui.BIND,
-        help="BatchNorm pools every token of every sequence: B·T values per feature.",
-    )  # fmt: skip
-    d = cols[3].select_slider(
-        "Features d", [3, 16, 64], value=64, key="bt_dim", bind=ui.BIND, help="d = 3 is drawn exactly."
-    )
-    k = cols[4].select_slider(
-        "Batches K", [20, 50, 100], value=100, key="bt_batches", bind=ui.BIND,
-        help="How many independent batches the probe token is put into.",
-    )  # fmt: skip
+    b, t, d, k = ui.select_sliders(cols[1:], [
+        ("Batch size B", BATCH_SIZES, 4, "bt_batch",
+         "Sequences per batch (log scale). The 3D cloud uses this B; the spread chart sweeps all of them."),
+        ("Tokens per sequence T", [1, 2, 4, 8, 16], 8, "bt_tokens",
+         "BatchNorm pools every token of every sequence: B·T values per feature."),
+        ("Features d", [3, 16, 64], 64, "bt_dim", "d = 3 is drawn exactly."),
+        ("Batches K", [20, 50, 100], 100, "bt_batches", "How many independent batches the probe token is put into."),
+    ])  # fmt: skip
     return {"kind": kind, "batch_size": b, "tokens": t, "dim": d, "batches": k}
 
 

@@ -22,18 +22,13 @@ def controls_ui() -> dict:
         "Depth L", 1, 48, 12, key="gf_depth", bind=ui.BIND,
         help="Blocks in the stack for the layer-by-layer charts. The depth chart sweeps L = 1 … 48 on its own.",
     )  # fmt: skip
-    dim = cols[2].select_slider(
-        "Width d", [16, 32, 64, 128, 256], value=64, key="gf_dim", bind=ui.BIND,
-        help="Features per token. FFN hidden width is 4d.",
-    )  # fmt: skip
-    heads = cols[3].select_slider(
-        "Heads", [1, 2, 4, 8], value=4, key="gf_heads", bind=ui.BIND,
-        help="Attention heads; each gets d / heads features (every choice divides every d offered).",
-    )  # fmt: skip
-    batch = cols[4].select_slider(
-        "Batch", [1, 2, 4, 8, 16], value=8, key="gf_batch", bind=ui.BIND,
-        help=f"Sequences of {TOKENS} tokens in the synthetic task; the loss averages over all of them.",
-    )  # fmt: skip
+    dim, heads, batch = ui.select_sliders(cols[2:5], [
+        ("Width d", [16, 32, 64, 128, 256], 64, "gf_dim", "Features per token. FFN hidden width is 4d."),
+        ("Heads", [1, 2, 4, 8], 4, "gf_heads",
+         "Attention heads; each gets d / heads features (every choice divides every d offered)."),
+        ("Batch", [1, 2, 4, 8, 16], 8, "gf_batch",
+         f"Sequences of {TOKENS} tokens in the synthetic task; the loss averages over all of them."),
+    ])  # fmt: skip
     seeds = cols[5].slider(
         "Seeds", 1, 8, 2, key="gf_seeds", bind=ui.BIND,
         help="Independent initializations (and task draws); charts show the mean, bars the min … max.",
