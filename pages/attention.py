@@ -14,38 +14,35 @@ KEY_COUNTS = [4, 6, 8, 12, 16, 24, 32, 48, 64]
 
 
 def saturation_ui() -> dict:
-    cols = st.columns(3)
-    scale = cols[0].select_slider(
-        "Input scale s", SCALES, value=10.0, key="at_scale", bind=ui.BIND,
-        help="Inputs s·x with x ~ N(0, 1): the scores grow like s². The heatmaps show this s; the curves sweep all.",
-    )  # fmt: skip
-    dim = cols[1].select_slider(
-        "Width d", [16, 64, 256], value=64, key="at_dim", bind=ui.BIND, help="Features per token."
-    )
-    tokens = cols[2].select_slider(
-        "Tokens T", [8, 16, 32, 64], value=32, key="at_tokens", bind=ui.BIND,
-        help="Keys each query chooses among; ln T is uniform.",
-    )  # fmt: skip
+    scale, dim, tokens = ui.select_sliders(st.columns(3), [
+        ("Input scale s", SCALES, 10.0, "at_scale",
+         "Inputs s·x with x ~ N(0, 1): the scores grow like s². The heatmaps show this s; the curves sweep all."),
+        ("Width d", [16, 64, 256], 64, "at_dim", "Features per token."),
+        ("Tokens T", [8, 16, 32, 64], 32, "at_tokens", "Keys each query chooses among; ln T is uniform."),
+    ])  # fmt: skip
     return {"scale": scale, "dim": dim, "tokens": tokens}
 
 
 def keys_ui() -> dict:
     cols = st.columns(4)
-    n = cols[0].select_slider(
-        "Keys n", KEY_COUNTS, value=8, key="at_n", bind=ui.BIND,
-        help="Keys per random set; the 3D view draws one set of n keys.",
-    )  # fmt: skip
-    dim = cols[1].select_slider(
-        "Key dimension d", [3, 4, 5, 6], value=3, key="at_kdim", bind=ui.BIND,
-        help="The chart's d (the 3D view is always d = 3). The hull is taken in d − 1 dimensions after projection.",
-    )  # fmt: skip
-    sets = cols[2].select_slider(
-        "Random sets", [50, 100, 200], value=100, key="at_sets", bind=ui.BIND, help="Key sets per point of the chart."
-    )
+    n, dim, sets = ui.select_sliders(cols[:3], [
+        ("Keys n", KEY_COUNTS, 8, "at_n", "Keys per random set; the 3D view draws one set of n keys."),
+        ("Key dimension d", [3, 4, 5, 6], 3, "at_kdim",
+         "The chart's d (the 3D view is always d = 3). The hull is taken in d − 1 dimensions after projection."),
+        ("Random sets", [50, 100, 200], 100, "at_sets", "Key sets per point of the chart."),
+    ])  # fmt: skip
     seed = cols[3].number_input(
         "Key set (seed)", 0, 999, 0, key="at_seed", bind=ui.BIND, help="Which random set of keys the 3D view shows."
     )
     return {"n": n, "dim": dim, "sets": sets, "seed": int(seed)}
+
+
+def _with_and_without_norm(raw: np.ndarray, ln: np.ndarray) -> list[charts.Series]:
+    """A saturation curve without a norm and with LayerNorm first."""
+    return [
+        charts.Series("no norm", raw, colour=charts.SERIES_COLOURS["no norm"]),
+        charts.Series("LayerNorm first", ln, colour=charts.SERIES_COLOURS["LayerNorm first"]),
+    ]
 
 
 @st.cache_data(max_entries=32, show_spinner="Softmax at 25 input scales…")
@@ -81,16 +78,16 @@ ui.share_caption()
 sat = ui.guarded(cached_saturation, c["dim"], c["tokens"], stop=False)
 if sat is not None:
     cols = st.columns(2)
-    uniform = {"uniform: ln T": np.full(len(sat["scales"]), np.log(c["tokens"]))}
+    uniform = charts.reference("uniform: ln T", np.full(len(sat["scales"]), np.log(c["tokens"])))
     with cols[0]:
-        fig = charts.curves_figure(
-            sat["scales"], {"no norm": sat["entropy"], "LayerNorm first": sat["entropy_ln"]}, references=uniform,
+        fig = charts.lines_figure(
+            sat["scales"], [*_with_and_without_norm(sat["entropy"], sat["entropy_ln"]), uniform],
             xlabel="input scale s", ylabel="attention entropy (nats)", log_x=True, height=320,
         )  # fmt: skip
         ui.plotly_view(fig, key="at_entropy", revision=f"{c['dim']}-{c['tokens']}", link_cameras=False)
     with cols[1]:
-        fig = charts.curves_figure(
-            sat["scales"], {"no norm": sat["max_weight"], "LayerNorm first": sat["max_weight_ln"]},
+        fig = charts.lines_figure(
+            sat["scales"], _with_and_without_norm(sat["max_weight"], sat["max_weight_ln"]),
             xlabel="input scale s", ylabel="largest weight per query", log_x=True, height=320,
         )  # fmt: skip
         ui.plotly_view(fig, key="at_max", revision=f"{c['dim']}-{c['tokens']}", link_cameras=False, defer=True)
@@ -102,9 +99,13 @@ if sat is not None:
     )
     maps = ui.guarded(cached_maps, c["scale"], c["dim"], c["tokens"], stop=False)
     if maps is not None:
+        titles = (f"no norm, s = {c['scale']:g}", f"LayerNorm first, s = {c['scale']:g}")
         fig = heatmaps.heatmaps_figure(
-            list(maps), [f"no norm, s = {c['scale']:g}", f"LayerNorm first, s = {c['scale']:g}"]
-        )
+            [heatmaps.Heatmap(title, a, xlabel="key", ylabel="" if i else "query",
+                              hover="query %{y}, key %{x}: %{customdata:.3f}")
+             for i, (title, a) in enumerate(zip(titles, maps, strict=True))],
+            zrange=(0, 1), colourbar="weight",
+        )  # fmt: skip
         ui.plotly_view(fig, key="at_maps", revision=f"{c['scale']}-{c['dim']}-{c['tokens']}", link_cameras=False,
                        defer=True)  # fmt: skip
         st.caption("One sequence's attention matrix at the chosen s: each row (a query) sums to 1.")
@@ -127,12 +128,13 @@ for i, n in enumerate(KEY_COUNTS):
 bar.empty()
 if len(frac) == len(KEY_COUNTS):
     ns = np.array(KEY_COUNTS)
-    series = {}
-    for v, label in ui.labels.ATTENTION_VARIANTS.items():
-        series[f"{label}: sets with one"] = np.array([frac[n][v][0] for n in KEY_COUNTS])
-    for v, label in ui.labels.ATTENTION_VARIANTS.items():
-        series[f"{label}: share of keys (dotted)"] = np.array([frac[n][v][1] for n in KEY_COUNTS])
-    fig = charts.curves_figure(ns, series, xlabel="keys per set n", ylabel="fraction", log_x=True, height=380)
+    series = [
+        charts.Series(f"{label}: {what}", np.array([frac[n][v][i] for n in KEY_COUNTS]), dash=dash,
+                      colour=charts.SERIES_COLOURS[label])
+        for i, what, dash in ((0, "sets with one", "solid"), (1, "share of keys (dotted)", "dot"))
+        for v, label in ui.labels.ATTENTION_VARIANTS.items()
+    ]  # fmt: skip
+    fig = charts.lines_figure(ns, series, xlabel="keys per set n", ylabel="fraction", log_x=True, height=380)
     ui.plotly_view(fig, key="at_fraction", revision=f"{k['dim']}-{k['sets']}", link_cameras=False, defer=True)
     chosen = frac[k["n"]]
     st.caption(

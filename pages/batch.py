@@ -20,21 +20,14 @@ def controls_ui() -> dict:
         "Input distribution", inputs.KINDS, format_func=ui.labels.KINDS.get, key="bt_kind", bind=ui.BIND,
         help="Where the other tokens of each batch (and the probe token) come from.",
     )  # fmt: skip
-    b = cols[1].select_slider(
-        "Batch size B", BATCH_SIZES, value=4, key="bt_batch", bind=ui.BIND,
-        help="Sequences per batch (log scale). The 3D cloud uses this B; the spread chart sweeps all of them.",
-    )  # fmt: skip
-    t = cols[2].select_slider(
-        "Tokens per sequence T", [1, 2, 4, 8, 16], value=8, key="bt_tokens", bind=ui.BIND,
-        help="BatchNorm pools every token of every sequence: B·T values per feature.",
-    )  # fmt: skip
-    d = cols[3].select_slider(
-        "Features d", [3, 16, 64], value=64, key="bt_dim", bind=ui.BIND, help="d = 3 is drawn exactly."
-    )
-    k = cols[4].select_slider(
-        "Batches K", [20, 50, 100], value=100, key="bt_batches", bind=ui.BIND,
-        help="How many independent batches the probe token is put into.",
-    )  # fmt: skip
+    b, t, d, k = ui.select_sliders(cols[1:], [
+        ("Batch size B", BATCH_SIZES, 4, "bt_batch",
+         "Sequences per batch (log scale). The 3D cloud uses this B; the spread chart sweeps all of them."),
+        ("Tokens per sequence T", [1, 2, 4, 8, 16], 8, "bt_tokens",
+         "BatchNorm pools every token of every sequence: B·T values per feature."),
+        ("Features d", [3, 16, 64], 64, "bt_dim", "d = 3 is drawn exactly."),
+        ("Batches K", [20, 50, 100], 100, "bt_batches", "How many independent batches the probe token is put into."),
+    ])  # fmt: skip
     return {"kind": kind, "batch_size": b, "tokens": t, "dim": d, "batches": k}
 
 
@@ -82,6 +75,15 @@ st.latex(r"\mathrm{BN}(x)_j = \frac{x_j - \mu_j^{\mathcal B}}{\sqrt{\sigma_j^{2,
 st.code("y = F.batch_norm(x.reshape(-1, d), None, None, training=True)  # x: (B, T, d)", language="python")
 
 
+def _series(sweep_series: dict[str, np.ndarray]) -> list[charts.Series]:
+    """A sweep's curves: batch_stats names each statistic "<input>: mean" or "<input>: variance";
+    variances are drawn dotted, the rest solid."""
+    return [
+        charts.Series(name, y, dash="dot" if name.endswith(": variance") else "solid")
+        for name, y in sweep_series.items()
+    ]
+
+
 def cloud_section(c: dict, rev: str) -> None:
     st.subheader("One token, many batches")
     cl = ui.guarded(cached_cloud, c["kind"], c["batch_size"], c["tokens"], c["dim"], c["batches"], stop=False)
@@ -113,8 +115,9 @@ def sweep_section(c: dict, rev: str) -> None:
     if sw is None:
         return
     fig = charts.lines_figure(
-        sw.batch_sizes, sw.series, reference=("c/√B", sw.reference), xlabel="batch size B (sequences)",
-        ylabel="RMS spread of the probe's output", log_x=True, log_y=True,
+        sw.batch_sizes, [*_series(sw.series), charts.reference("c/√B", sw.reference)],
+        xlabel="batch size B (sequences)", ylabel="RMS spread of the probe's output", log_x=True, log_y=True,
+        height=340,
     )  # fmt: skip
     ui.plotly_view(fig, key="bt_sweep", revision=rev, link_cameras=False, defer=True)
     st.caption(
@@ -130,8 +133,8 @@ def population_section(c: dict, rev: str) -> None:
     if pop is None:
         return
     fig = charts.lines_figure(
-        pop.batch_sizes, pop.series, xlabel="batch size B (sequences)", ylabel="RMS error, in population units",
-        log_x=True, log_y=True,
+        pop.batch_sizes, _series(pop.series), xlabel="batch size B (sequences)",
+        ylabel="RMS error, in population units", log_x=True, log_y=True, height=340,
     )  # fmt: skip
     ui.plotly_view(fig, key="bt_population", revision=rev, link_cameras=False, defer=True)
     st.caption(
@@ -172,8 +175,8 @@ def train_eval_section(c: dict, rev: str) -> None:
     if te is None:
         return
     fig = charts.lines_figure(
-        te.batch_sizes, te.series, xlabel="batch size B (sequences)", ylabel="‖train output − eval output‖",
-        log_x=True,
+        te.batch_sizes, _series(te.series), xlabel="batch size B (sequences)",
+        ylabel="‖train output − eval output‖", log_x=True, height=340,
     )  # fmt: skip
     ui.plotly_view(fig, key="bt_train_eval", revision=f"{rev}-{steps}-{momentum}-{r_max}-{d_max}",
                    link_cameras=False, defer=True)  # fmt: skip
@@ -195,8 +198,8 @@ def padding_section(c: dict, rev: str) -> None:
         return
     share, shift = res
     fig = charts.lines_figure(
-        share, {"batch mean with pads counted − masked mean": shift}, xlabel="share of padded positions",
-        ylabel="shift, in standard deviations",
+        share, [charts.Series("batch mean with pads counted − masked mean", shift)],
+        xlabel="share of padded positions", ylabel="shift, in standard deviations", height=340,
     )  # fmt: skip
     ui.plotly_view(fig, key="bt_padding", revision=rev, link_cameras=False, defer=True)
     st.caption(

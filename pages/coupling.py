@@ -5,7 +5,7 @@ import streamlit as st
 
 import ui
 from normviz.core import inputs, norms
-from normviz.experiments import coupling, groups
+from normviz.experiments import coupling
 from normviz.figures import charts, heatmaps, scenes
 
 ui.require_app()
@@ -39,7 +39,7 @@ def controls_ui() -> dict:
         help=f"Features per token. The exact Jacobian has (B·T·d)² entries: B·T·d is capped at "
         f"{coupling.MAX_JACOBIAN:,}.",
     )  # fmt: skip
-    divs = groups.divisors(d)
+    divs = norms.divisors(d)
     g = cols[5].select_slider(
         "Groups G", divs, value=divs[len(divs) // 2], key=f"cp_G_{d}", bind=ui.BIND, disabled=norm != "groupnorm",
         help="GroupNorm's number of groups (a divisor of d).",
@@ -80,24 +80,27 @@ label = ui.labels.NORMS[c["norm"]] + (f" (G = {c['groups']})" if c["norm"] == "g
 rev = f"{c}"
 if cp is not None:
     pb, pt = divmod(c["probe"], c["tokens"])
-    fig = heatmaps.coupling_heatmaps_figure(
+    fig = heatmaps.heatmaps_figure(
         [
-            {
-                "title": f"tokens: ‖∂y_j/∂x_i‖ ({n_tok} × {n_tok})",
-                "z": cp.tokens,
-                "xlabel": "input token i (sequence by sequence)",
-                "ylabel": "output token j",
-                "hover": "output token %{y} ← input token %{x}: %{customdata:.4g}",
-                "bounds": [k * c["tokens"] for k in range(1, c["batch"])],
-            },
-            {
-                "title": f"inside the probe: |∂y_k/∂x_l| ({c['dim']} × {c['dim']})",
-                "z": cp.features,
-                "xlabel": "input feature l",
-                "ylabel": "output feature k",
-                "hover": "output feature %{y} ← input feature %{x}: %{customdata:.4g}",
-            },
-        ]
+            heatmaps.Heatmap(
+                f"tokens: ‖∂y_j/∂x_i‖ ({n_tok} × {n_tok})",
+                cp.tokens,
+                xlabel="input token i (sequence by sequence)",
+                ylabel="output token j",
+                hover="output token %{y} ← input token %{x}: %{customdata:.4g}",
+                bounds=[k * c["tokens"] for k in range(1, c["batch"])],
+            ),
+            heatmaps.Heatmap(
+                f"inside the probe: |∂y_k/∂x_l| ({c['dim']} × {c['dim']})",
+                cp.features,
+                xlabel="input feature l",
+                ylabel="output feature k",
+                hover="output feature %{y} ← input feature %{x}: %{customdata:.4g}",
+            ),
+        ],
+        log_colour=True,
+        colourbar="log₁₀",
+        height=460,
     )
     ui.plotly_view(fig, key="cp_heat", revision=rev, link_cameras=False)
     j, i = np.indices(cp.tokens.shape).reshape(2, -1)  # every (output, input) token pair

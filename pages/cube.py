@@ -4,7 +4,8 @@ import numpy as np
 import streamlit as st
 
 import ui
-from normviz.experiments import cube, groups
+from normviz.core import norms
+from normviz.experiments import cube
 from normviz.figures import cube as cube_figures
 
 ui.require_app()
@@ -24,7 +25,7 @@ def controls_ui() -> dict:
     )
     t = cols[1].slider("Tokens T", 1, 8, 6, key="cb_T", bind=ui.BIND, help="Tokens per sequence.")
     d = cols[2].slider("Features d", 1, 12, 8, key="cb_d", bind=ui.BIND, help="Features per token.")
-    divs = groups.divisors(d)
+    divs = norms.divisors(d)
     g = cols[3].select_slider(
         "Groups G (GroupNorm)", divs, value=divs[len(divs) // 2], key=f"cb_G_{d}", bind=ui.BIND,
         disabled="groupnorm" not in chosen,

@@ -22,18 +22,13 @@ def controls_ui() -> dict:
         "Depth L", 1, 48, 12, key="gf_depth", bind=ui.BIND,
         help="Blocks in the stack for the layer-by-layer charts. The depth chart sweeps L = 1 … 48 on its own.",
     )  # fmt: skip
-    dim = cols[2].select_slider(
-        "Width d", [16, 32, 64, 128, 256], value=64, key="gf_dim", bind=ui.BIND,
-        help="Features per token. FFN hidden width is 4d.",
-    )  # fmt: skip
-    heads = cols[3].select_slider(
-        "Heads", [1, 2, 4, 8], value=4, key="gf_heads", bind=ui.BIND,
-        help="Attention heads; each gets d / heads features (every choice divides every d offered).",
-    )  # fmt: skip
-    batch = cols[4].select_slider(
-        "Batch", [1, 2, 4, 8, 16], value=8, key="gf_batch", bind=ui.BIND,
-        help=f"Sequences of {TOKENS} tokens in the synthetic task; the loss averages over all of them.",
-    )  # fmt: skip
+    dim, heads, batch = ui.select_sliders(cols[2:5], [
+        ("Width d", [16, 32, 64, 128, 256], 64, "gf_dim", "Features per token. FFN hidden width is 4d."),
+        ("Heads", [1, 2, 4, 8], 4, "gf_heads",
+         "Attention heads; each gets d / heads features (every choice divides every d offered)."),
+        ("Batch", [1, 2, 4, 8, 16], 8, "gf_batch",
+         f"Sequences of {TOKENS} tokens in the synthetic task; the loss averages over all of them."),
+    ])  # fmt: skip
     seeds = cols[5].slider(
         "Seeds", 1, 8, 2, key="gf_seeds", bind=ui.BIND,
         help="Independent initializations (and task draws); charts show the mean, bars the min … max.",
@@ -56,6 +51,15 @@ def layers_table(view: gradient_flow.FlowView, placements: list[str]) -> dict[st
         lo, hi = view.grads_range[label]
         table |= {f"grad_{p}_mean": view.grads[label], f"grad_{p}_min": lo, f"grad_{p}_max": hi}
     return table
+
+
+def placement_series(curves: dict[str, np.ndarray], ranges: dict | None = None) -> list[charts.Series]:
+    """One line per placement label, in its colour; ``ranges``: label -> (min, max) over seeds, as error bars."""
+    out = []
+    for label, y in curves.items():
+        low, high = ranges[label] if ranges else (None, None)
+        out.append(charts.Series(label, y, colour=charts.SERIES_COLOURS[label], low=low, high=high))
+    return out
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -103,8 +107,8 @@ bar.empty()
 view = ui.guarded(gradient_flow.combine, results, dim=c["dim"])
 
 st.subheader("Each layer's gradient")
-fig = charts.curves_figure(
-    view.layers, view.grads, ranges=view.grads_range if c["seeds"] > 1 else None, xlabel="layer l",
+fig = charts.lines_figure(
+    view.layers, placement_series(view.grads, view.grads_range if c["seeds"] > 1 else None), xlabel="layer l",
     ylabel="‖∂loss/∂W₂‖ of layer l", log_y=True,
 )  # fmt: skip
 ui.plotly_view(fig, key="gf_layers", revision=rev, link_cameras=False)
@@ -120,8 +124,10 @@ st.caption(
 )
 
 st.subheader("The last layer's gradient against depth")
-fig = charts.curves_figure(
-    view.depths, view.last, references=view.references, xlabel="depth L", ylabel="last layer's ‖∂loss/∂W₂‖",
+dashes = charts.REFERENCE_DASHES
+theory = [charts.reference(name, y, dash=dashes[j % 3]) for j, (name, y) in enumerate(view.references.items())]
+fig = charts.lines_figure(
+    view.depths, [*placement_series(view.last), *theory], xlabel="depth L", ylabel="last layer's ‖∂loss/∂W₂‖",
     log_x=True, log_y=True,
 )  # fmt: skip
 ui.plotly_view(fig, key="gf_depths", revision=rev, link_cameras=False, defer=True)
@@ -133,10 +139,10 @@ st.caption(
 )
 
 st.subheader("The hidden state's norm")
-fig = charts.curves_figure(
-    np.arange(len(next(iter(view.hidden.values())))), view.hidden,
-    references={"√d": np.full(len(view.layers) + 1, view.sqrt_d)}, xlabel="after layer l (0 = input)",
-    ylabel="mean ‖x_l‖ over tokens", log_y=True,
+fig = charts.lines_figure(
+    np.arange(len(view.layers) + 1),
+    [*placement_series(view.hidden), charts.reference("√d", np.full(len(view.layers) + 1, view.sqrt_d))],
+    xlabel="after layer l (0 = input)", ylabel="mean ‖x_l‖ over tokens", log_y=True,
 )  # fmt: skip
 ui.plotly_view(fig, key="gf_hidden", revision=rev, link_cameras=False, defer=True)
 st.caption(

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 import ui
-from normviz.core import inputs
+from normviz.core import inputs, norms
 from normviz.experiments import groups
 from normviz.figures import charts, scenes
 from ui import real_inputs
@@ -33,7 +33,7 @@ def controls_ui() -> dict:
         help="Features per token (set by the data for real inputs).",
     )  # fmt: skip
     d = d_synthetic if real is None else ui.guarded(real_inputs.real_dim, real)
-    divs = groups.divisors(d)
+    divs = norms.divisors(d)
     default = next((g for g in divs if d // g == 3), divs[len(divs) // 2])  # group size 3: exact circles
     g = cols[2].select_slider(
         "Groups G", divs, value=default, key=f"gn_G_{d}", bind=ui.BIND,

@@ -47,9 +47,7 @@ def controls_ui() -> dict:
         key="hs_kind",
         bind=ui.BIND,
         index=KINDS.index("anisotropic"),
-        help="\n\n".join(f"**{ui.labels.KINDS[k]}**: {inputs.DESCRIPTIONS[k]}" for k in inputs.KINDS)
-        + "\n\n**Real**: the tokens entering one LayerNorm of all-MiniLM-L6-v2 (d = 384) for your text, or "
-        "your own activations (see the Real data page for the model's own γ, β, ε).",
+        help=ui.labels.KIND_HELP + "\n\n" + ui.labels.REAL_KIND_HELP,
     )
     real = kind in ui.labels.REAL_KINDS
     dim = top[2].select_slider(

@@ -109,9 +109,9 @@ st.caption(
 
 s, n = cached_sweep(c["norm"], c["azimuth"], c["elevation"], c["upstream"])
 vanishes = bool(n.max() < 1e-9)  # g along y or 1: nothing flows back at any s
-chosen = {} if vanishes else {"this s": [a.grad_norm]}
-fig = charts.curves_figure(
-    s, {"‖∂loss/∂x‖": n, **chosen}, x_series={"this s": [c["scale"]]}, xlabel="input scale s",
+chosen = [] if vanishes else [charts.Series("this s", [a.grad_norm], x=[c["scale"]], colour=PALETTE["vermillion"])]
+fig = charts.lines_figure(
+    s, [charts.Series("‖∂loss/∂x‖", n, colour=PALETTE["blue"]), *chosen], xlabel="input scale s",
     ylabel="‖∂loss/∂x‖", log_x=True, log_y=not vanishes, height=300,
 )  # fmt: skip
 ui.plotly_view(fig, key="jc_sweep", revision=rev, link_cameras=False, defer=True)

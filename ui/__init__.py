@@ -5,12 +5,13 @@ Pages use the names below (``ui.plotly_view``, ``ui.BIND``, …); each lives in 
 - ``startup``: what must happen before a page runs (plotly.js served, Streamlit's pages mode off)
 - ``plot_view`` (+ ``plot_view.js``): the in-place 3D view that keeps the camera across reruns
 - ``links``: every control in the URL, the bad-link notice; ``labels``: every display name
-- ``controls``: index sliders, errors as messages, cached samples; ``export_buttons``: HTML/PNG/CSV/NPZ
+- ``controls``: index sliders, a table of select sliders, errors as messages, cached samples
+- ``export_buttons``: HTML/PNG/CSV/NPZ
 - ``real_inputs``: MiniLM's residual stream and uploaded files; ``sidebar``: the device line
 """
 
 from ui import labels
-from ui.controls import guarded, index_slider, sample
+from ui.controls import guarded, index_slider, sample, select_sliders
 from ui.export_buttons import export_buttons
 from ui.links import BIND, share_caption
 from ui.plot_view import plotly_view
@@ -25,5 +26,6 @@ __all__ = [
     "plotly_view",
     "require_app",
     "sample",
+    "select_sliders",
     "share_caption",
 ]

@@ -25,6 +25,15 @@ def index_slider(container, label: str, n: int, default: int, *, key: str, help:
     )
 
 
+def select_sliders(cols, specs) -> list:
+    """One ``select_slider`` per column from a table of ``(label, options, value, key, help)`` rows, all in the
+    URL (``bind``); returns their values in the table's order."""
+    return [
+        col.select_slider(label, options, value=value, key=key, bind=BIND, help=help)
+        for col, (label, options, value, key, help) in zip(cols, specs, strict=True)
+    ]
+
+
 def guarded(fn: Callable[..., Any], *args: Any, stop: bool = True, **kwargs: Any) -> Any:
     """Call a normviz function; a ValueError becomes st.error with its fix, never a traceback.
 

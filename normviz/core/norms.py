@@ -25,7 +25,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["NORMS", "apply"]
+__all__ = ["NORMS", "apply", "divisors"]
 
 NORMS: tuple[str, ...] = (
     "layernorm",
@@ -99,6 +99,17 @@ def _rmsnorm(x, *, eps, weight, bias, **_):
     ms = torch.linalg.vector_norm(x, dim=-1, keepdim=True).square() / d  # (B, T, 1), autograd-safe
     y = x * torch.rsqrt(ms + eps)  # (B, T, d)
     return _affine(y, weight, bias)
+
+
+def divisors(d: int) -> list[int]:
+    """The valid G for d features: ``F.group_norm`` needs d % G == 0.
+
+    >>> divisors(12)
+    [1, 2, 3, 4, 6, 12]
+    """
+    if not isinstance(d, int) or d < 1:
+        raise ValueError(f"d must be a positive integer, got {d!r}.")
+    return [g for g in range(1, d + 1) if d % g == 0]
 
 
 def _groupnorm(x, *, eps, groups, weight, bias, **_):
@@ -187,10 +198,9 @@ def _check(name, x, *, eps, groups, mask, weight, bias, alpha):
         if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
             raise ValueError(f"groups must be a positive integer, got {groups!r}.")
         if d % groups:
-            divisors = [g for g in range(1, d + 1) if d % g == 0]
             raise ValueError(
                 f"groups={groups} does not divide d={d}: GroupNorm needs equal groups. "
-                f"Pick one of the divisors of {d}: {divisors}."
+                f"Pick one of the divisors of {d}: {divisors(d)}."
             )
     for label, p in (("weight", weight), ("bias", bias)):
         if p is not None and (not isinstance(p, torch.Tensor) or tuple(p.shape) != (d,)):

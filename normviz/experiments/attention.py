@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from scipy.spatial import ConvexHull
 
 from normviz.core import device
+from normviz.core.checks import is_int
 
 __all__ = [
     "KEY_VARIANTS",
@@ -214,17 +215,13 @@ def _attention(x: torch.Tensor, w_q: torch.Tensor, w_k: torch.Tensor) -> torch.T
     return torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(x.shape[-1]), dim=-1)  # (..., T, T)
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
 def _check_sizes(*, dim, tokens, batch, seed) -> None:
     for label, v in (("dim", dim), ("tokens", tokens), ("batch", batch)):
-        if not _is_int(v) or v < 1:
+        if not is_int(v) or v < 1:
             raise ValueError(f"{label} must be a positive integer, got {v!r}.")
     if dim < 2:
         raise ValueError("dim must be at least 2: LayerNorm of a single feature is always 0.")
-    if not _is_int(seed) or seed < 0:
+    if not is_int(seed) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
     if batch * tokens * tokens * 25 > 2**24:
         raise ValueError("batch x tokens² is too large for the 25-scale sweep: use fewer tokens or a smaller batch.")
@@ -232,7 +229,7 @@ def _check_sizes(*, dim, tokens, batch, seed) -> None:
 
 def _check_keys(*, n, dim, sets, seed) -> None:
     for label, v in (("n", n), ("dim", dim), ("sets", sets)):
-        if not _is_int(v) or v < 1:
+        if not is_int(v) or v < 1:
             raise ValueError(f"{label} must be a positive integer, got {v!r}.")
     if not 2 <= n <= MAX_KEYS:
         raise ValueError(f"n (keys per set) must be in 2 ... {MAX_KEYS}, got {n}.")
@@ -241,5 +238,5 @@ def _check_keys(*, n, dim, sets, seed) -> None:
             f"dim must be in 3 ... 6, got {dim}: the hull is taken in d − 1 dimensions and Qhull's cost grows fast "
             "with them."
         )
-    if not _is_int(seed) or seed < 0:
+    if not is_int(seed) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")

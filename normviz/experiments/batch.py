@@ -30,12 +30,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from normviz.core import device, inputs, projection
+from normviz.core import device, fits, inputs, projection
 from normviz.core.checks import check_batch_sizes, check_sizes
 
 _CHUNK = 2**20  # values per chunk of statistics (4 MiB float32): measured 2-10x faster than 2**18 or 2**22
 
-__all__ = ["Cloud", "ProbeOutputs", "Sweep", "cloud", "probe_outputs", "probe_spread", "spread_sweep"]
+__all__ = ["Cloud", "ProbeOutputs", "Sweep", "cloud", "probe_outputs", "probe_spread", "probe_token", "spread_sweep"]
 
 
 # --- one token in many batches ------------------------------------------------------------------
@@ -76,7 +76,7 @@ def probe_spread(
     sizes = check_batch_sizes(batch_sizes)
     for B in sizes:
         check_sizes(kind, batch=B, tokens=tokens, dim=dim, batches=batches, seed=seed, eps=eps)
-    probe = _probe(kind, dim, seed)
+    probe = probe_token(kind, dim, seed)
     total, done, spreads = sum(sizes), 0, []
     for B in sizes:
         y = _probe_in_batches(kind, probe, batch=B, tokens=tokens, dim=dim, batches=batches, seed=seed, eps=eps)
@@ -100,13 +100,14 @@ def probe_outputs(
     ((20, 3), (3,))
     """
     check_sizes(kind, batch=batch, tokens=tokens, dim=dim, batches=batches, seed=seed, eps=eps)
-    probe = _probe(kind, dim, seed)
+    probe = probe_token(kind, dim, seed)
     y = _probe_in_batches(kind, probe, batch=batch, tokens=tokens, dim=dim, batches=batches, seed=seed, eps=eps)
     ln = F.layer_norm(probe, (dim,), eps=eps)  # (d,) one token: on the CPU, where the probe was drawn
     return ProbeOutputs(probe=probe, batchnorm=y.float().cpu(), layernorm=ln)
 
 
-def _probe(kind: str, dim: int, seed: int) -> torch.Tensor:
+def probe_token(kind: str, dim: int, seed: int) -> torch.Tensor:
+    """The probe token of every BatchNorm experiment: one ``(d,)`` draw of ``kind`` (the same for a seed)."""
     return inputs.sample(kind, batch=1, tokens=1, dim=dim, seed=seed)[0, 0]  # (d,)
 
 
@@ -199,8 +200,8 @@ def _sweep(batch_sizes: Sequence[int], series: dict[str, np.ndarray]) -> Sweep:
     first = next(iter(series.values())).astype(np.float64)
     ok = (first > 0) & np.isfinite(first)
     if ok.sum() >= 2:
-        slope = float(np.polyfit(np.log(b[ok]), np.log(first[ok]), 1)[0])
-        c = math.exp(float(np.mean(np.log(first[ok]) + 0.5 * np.log(b[ok]))))  # c / sqrt(B) through the data
+        slope = fits.slope(b[ok], first[ok])
+        c = fits.power_through(b[ok], first[ok], -0.5)  # c / sqrt(B) through the data
     else:
         slope, c = float("nan"), 1.0
     return Sweep(b, {k: v.astype(np.float64) for k, v in series.items()}, c / np.sqrt(b), slope)

@@ -17,13 +17,9 @@ from torch import nn
 
 from normviz.core import checks, device, inputs
 from normviz.core.checks import ONE_VALUE, check_sizes, is_int
-from normviz.experiments.batch import Sweep, _sweep
+from normviz.experiments.batch import Sweep, _sweep, probe_token
 
 __all__ = ["RunningStats", "batch_renorm", "running_stats", "train_eval"]
-
-
-def _probe(kind: str, dim: int, seed: int) -> torch.Tensor:
-    return inputs.sample(kind, batch=1, tokens=1, dim=dim, seed=seed)[0, 0]  # (d,) the same probe as batch.py
 
 
 @dataclass(frozen=True)
@@ -73,7 +69,7 @@ def running_stats(
     dev = device.device()
     x = inputs.sample(kind, batch=(steps + 1) * batch, tokens=tokens, dim=dim, seed=seed).to(dev)  # (S+1)*B, T, d
     x = x.view(steps + 1, n, dim)  # (S+1, B*T, d): one batch per step
-    probe = _probe(kind, dim, seed)
+    probe = probe_token(kind, dim, seed)
     x[-1, 0] = probe.to(dev)
     bn = nn.BatchNorm1d(dim, eps=eps, momentum=momentum).to(dev)
     with torch.no_grad():

@@ -43,8 +43,9 @@ def _check(name: str, shape: tuple[int, int, int], cell: tuple[int, int, int], g
         raise ValueError(f"cell must be (b, t, j) with 0 <= b < {shape[0]}, 0 <= t < {shape[1]}, 0 <= j < {shape[2]}.")
     d = shape[2]
     if name == "groupnorm" and (not isinstance(groups, int) or groups < 1 or d % groups):
-        divisors = [g for g in range(1, d + 1) if d % g == 0]
-        raise ValueError(f"groups={groups!r} does not divide d={d}. Pick one of the divisors of {d}: {divisors}.")
+        raise ValueError(
+            f"groups={groups!r} does not divide d={d}. Pick one of the divisors of {d}: {norms.divisors(d)}."
+        )
 
 
 def shared_cells(name: str, shape: tuple[int, int, int], cell: tuple[int, int, int], *, groups: int = 1) -> np.ndarray:

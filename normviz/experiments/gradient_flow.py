@@ -35,6 +35,9 @@ import torch
 from torch import nn
 
 from normviz.core import device
+from normviz.core.checks import is_int
+from normviz.core.fits import power_through, slope
+from normviz.core.norms import divisors
 from normviz.core.threads import one_thread
 from normviz.core.transformer import Block, Stack, XavierLinear, layer_seed, make_norm
 
@@ -149,7 +152,7 @@ def experiment(
     ((3,), (4,), [1, 2])
     """
     depths = _check_depths(depths)
-    deepest = max([depth, *depths]) if _is_int(depth) else depth
+    deepest = max([depth, *depths]) if is_int(depth) else depth
     _check(placement, depth=deepest, dim=dim, heads=heads, norm=norm, seed=seed, batch=batch, tokens=tokens)
     dev = device.device()
     if placement == "none":
@@ -246,24 +249,11 @@ def depth_sweep(
     return experiment(placement, depth=depths[0], dim=dim, heads=heads, depths=depths, **kw)[1]
 
 
-def slope(depths: np.ndarray, values: np.ndarray) -> float:
-    """Least-squares slope of log(values) against log(L): 0 for Post-LN, −1/2 for Pre-LN in theory.
-
-    >>> round(slope(np.array([1.0, 4.0, 16.0]), np.array([1.0, 0.5, 0.25])), 6)
-    -0.5
-    """
-    return float(np.polyfit(np.log(depths), np.log(values), 1)[0])
-
-
 def _check_depths(depths, *, empty: bool = True) -> list[int]:
     out = sorted(set(depths)) if isinstance(depths, (list, tuple, range)) else None
-    if out is None or (not out and not empty) or any(not _is_int(L) or not 1 <= L <= MAX_DEPTH for L in out):
+    if out is None or (not out and not empty) or any(not is_int(L) or not 1 <= L <= MAX_DEPTH for L in out):
         raise ValueError(f"depths must be a non-empty list of integers in 1 ... {MAX_DEPTH}, such as [1, 2, 4, 8].")
     return out
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _finite(g: torch.Tensor, placement: str, depth: int) -> None:
@@ -280,16 +270,16 @@ def _check(placement, *, depth, dim, heads, norm, seed, batch, tokens) -> None:
     if norm not in NORMS:
         raise ValueError(f"Unknown norm {norm!r}. Pick one of {', '.join(NORMS)}.")
     for label, v in (("depth", depth), ("dim", dim), ("heads", heads), ("batch", batch), ("tokens", tokens)):
-        if not _is_int(v) or v < 1:
+        if not is_int(v) or v < 1:
             raise ValueError(f"{label} must be a positive integer, got {v!r}.")
     if depth > MAX_DEPTH:
         raise ValueError(f"depth must be at most {MAX_DEPTH} (the page's range), got {depth}.")
     if dim % heads:
         raise ValueError(
             f"dim = {dim} is not divisible by heads = {heads}: each head gets d / heads features. "
-            f"Pick heads among {[h for h in range(1, dim + 1) if dim % h == 0][:8]} …"
+            f"Pick heads among {divisors(dim)[:8]} …"
         )
-    if not _is_int(seed) or seed < 0:
+    if not is_int(seed) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
     if batch * tokens * 4 * dim > MAX_VALUES:
         raise ValueError(
@@ -342,11 +332,11 @@ def combine(results: Mapping[str, Sequence[tuple]], *, dim: int) -> FlowView:
         hidden[label] = np.stack([p.hidden_norms for p, _ in runs]).mean(0)
         last[label] = np.stack([s.last_grad for _, s in runs]).mean(0)
         depths = runs[0][1].depths
-        slopes[label] = slope(depths, last[label])
+        slopes[label] = slope(depths, last[label])  # 0 for Post-LN, −1/2 for Pre-LN in theory
     refs = {}
     for label, name, power in (("Post-LN", "Post-LN theory: flat", 0.0), ("Pre-LN", "Pre-LN theory: 1/√L", -0.5)):
         if label in last:  # through the measured points' geometric mean, with the theory's slope
-            c = math.exp(float(np.mean(np.log(last[label]) - power * np.log(depths))))
+            c = power_through(depths, last[label], power)
             refs[name] = c * depths.astype(np.float64) ** power
     layers = np.arange(1, len(next(iter(grads.values()))) + 1)
     return FlowView(layers, grads, ranges, hidden, depths, last, slopes, refs, math.sqrt(dim))

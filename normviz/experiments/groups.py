@@ -18,22 +18,12 @@ import numpy as np
 import torch
 
 from normviz.core import device, geometry, inputs, norms, projection
+from normviz.core.norms import divisors  # the valid G for d features; pages use it for their G choices
 from normviz.experiments import hypersphere
 
 __all__ = ["MAX_PANELS", "GroupPanel", "GroupView", "divisors", "group_view", "group_view_of", "shown_groups"]
 
 MAX_PANELS = 6  # 3D scenes in one figure: browsers allow only a handful of WebGL contexts per page
-
-
-def divisors(d: int) -> list[int]:
-    """The valid G for d features: ``F.group_norm`` needs d % G == 0.
-
-    >>> divisors(12)
-    [1, 2, 3, 4, 6, 12]
-    """
-    if not isinstance(d, int) or d < 1:
-        raise ValueError(f"d must be a positive integer, got {d!r}.")
-    return [g for g in range(1, d + 1) if d % g == 0]
 
 
 def shown_groups(groups: int, loudest: int, k: int = MAX_PANELS) -> tuple[int, ...]:

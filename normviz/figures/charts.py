@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
 
-from normviz.figures.style import GRID, PALETTE, SERIES_CYCLE, TRANSPARENT, UIREVISION, f32
+from normviz.figures.style import (
+    GRID,
+    LEGEND_ABOVE,
+    PALETTE,
+    SERIES_CYCLE,
+    UIREVISION,
+    base_layout,
+    f32,
+    panel_title,
+)
 
 __all__ = [
+    "REFERENCE_DASHES",
     "SERIES_COLOURS",
+    "Series",
     "affine_figure",
     "bars_figure",
-    "curves_figure",
     "elementwise_figure",
     "histograms_figure",
     "layers_figure",
     "lines_figure",
     "massive_figure",
+    "reference",
 ]
 
 
@@ -57,18 +71,7 @@ def histograms_figure(panels: list[dict], *, height: int = 280) -> go.Figure:
                 "hovertemplate": "%{x:.5g}: %{y} tokens<extra></extra>",
             }
         )
-        annotations.append(
-            {
-                "text": p["title"],
-                "x": x0 + width / 2,
-                "y": 1.0,
-                "xref": "paper",
-                "yref": "paper",
-                "yanchor": "bottom",
-                "showarrow": False,
-                "font": {"size": 14},
-            }
-        )
+        annotations.append(panel_title(p["title"], (x0, x0 + width)))
         for x, label in p.get("marks", []):
             shapes.append(
                 {
@@ -94,15 +97,7 @@ def histograms_figure(panels: list[dict], *, height: int = 280) -> go.Figure:
                     "font": {"color": PALETTE["vermillion"]},
                 }
             )
-    layout |= {
-        "shapes": shapes,
-        "annotations": annotations,
-        "height": height,
-        "bargap": 0.05,
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
-        "paper_bgcolor": TRANSPARENT,
-        "plot_bgcolor": TRANSPARENT,
-    }
+    layout |= base_layout(height=height, margin=(60, 20, 40, 50), shapes=shapes, annotations=annotations, bargap=0.05)
     return go.Figure(data=data, layout=layout)
 
 
@@ -135,19 +130,16 @@ def elementwise_figure(
         {"type": "scatter", "x": cx, "y": cy, "mode": "lines", "name": name, "line": {"color": colour, "width": 3}}
         for name, cx, cy, colour in curves
     ]
-    layout = {
-        "height": height,
-        "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
-        "xaxis": {"title": {"text": xlabel}, "gridcolor": GRID, "zerolinecolor": GRID},
-        "yaxis": {"title": {"text": ylabel}, "gridcolor": GRID, "zerolinecolor": GRID},
-        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        "paper_bgcolor": TRANSPARENT,
-        "plot_bgcolor": TRANSPARENT,
-    }
+    layout = base_layout(
+        height=height,
+        xaxis={"title": {"text": xlabel}, "gridcolor": GRID, "zerolinecolor": GRID},
+        yaxis={"title": {"text": ylabel}, "gridcolor": GRID, "zerolinecolor": GRID},
+        legend=LEGEND_ABOVE,
+    )
     return go.Figure(data=data, layout=layout)
 
 
-# one colour per placement / variant, the same on every chart
+# one colour per placement / variant, the same on every chart; pages pass them as ``Series(colour=...)``
 SERIES_COLOURS = {
     "Post-LN": PALETTE["blue"],
     "Pre-LN": PALETTE["vermillion"],
@@ -159,87 +151,73 @@ SERIES_COLOURS = {
     "projection + scaling (LayerNorm)": PALETTE["green"],
 }
 
-_CYCLE = [PALETTE[c] for c in ("blue", "vermillion", "green", "orange", "purple", "sky")]
-
-_REF_DASH = ["dash", "dot", "dashdot"]
+REFERENCE_DASHES = ("dash", "dot", "dashdot")  # reference lines, in order
 
 
-def curves_figure(
-    x: np.ndarray,
-    series: dict[str, np.ndarray],
-    *,
-    ranges: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
-    references: dict[str, np.ndarray] | None = None,
-    xlabel: str = "",
-    ylabel: str = "",
-    log_x: bool = False,
-    log_y: bool = False,
-    x_series: dict[str, np.ndarray] | None = None,
-    height: int = 360,
-) -> go.Figure:
-    """Lines with markers (one colour per name, see ``SERIES_COLOURS``), optional min–max error bars per
-    series (``ranges``) and dashed grey reference lines. ``x_series`` gives a series its own x."""
-    data = []
-    for i, (name, y) in enumerate(series.items()):
-        colour = SERIES_COLOURS.get(name.split(":")[0], _CYCLE[i % len(_CYCLE)])
-        trace = {
-            "type": "scatter", "x": f32((x_series or {}).get(name, x)), "y": f32(y), "mode": "lines+markers",
-            "name": name, "line": {"color": colour, "width": 2, "dash": "dot" if "(dotted)" in name else "solid"},
-            "marker": {"size": 6},
-        }  # fmt: skip
-        if ranges and name in ranges:
-            lo, hi = ranges[name]
-            trace["error_y"] = {"type": "data", "symmetric": False, "array": f32(hi - y), "arrayminus": f32(y - lo),
-                                "color": colour, "thickness": 1, "width": 3}  # fmt: skip
-        data.append(trace)
-    for j, (name, y) in enumerate((references or {}).items()):
-        data.append({"type": "scatter", "x": f32(x), "y": f32(y), "mode": "lines", "name": name,
-                     "line": {"color": PALETTE["grey"], "dash": _REF_DASH[j % 3], "width": 2}})  # fmt: skip
-    axis = {"gridcolor": GRID, "zerolinecolor": GRID}
-    ticks = {"tickvals": [float(v) for v in x], "ticktext": [f"{v:g}" for v in x]} if log_x and len(x) <= 12 else {}
-    layout = {
-        "xaxis": {**axis, "title": {"text": xlabel}, "type": "log" if log_x else "linear", **ticks},
-        "yaxis": {**axis, "title": {"text": ylabel}, "type": "log" if log_y else "linear", "exponentformat": "power"},
-        "height": height,
-        "margin": {"l": 70, "r": 20, "t": 30, "b": 50},
-        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        "paper_bgcolor": TRANSPARENT,
-        "plot_bgcolor": TRANSPARENT,
-    }
-    return go.Figure(data=data, layout=layout)
+@dataclass(frozen=True)
+class Series:
+    """One line of :func:`lines_figure`; every style is explicit, none is read from the name.
+
+    ``x``: the series' own x (default: the figure's); ``colour``: default the next of ``SERIES_CYCLE``;
+    ``dash``: a Plotly dash ("solid", "dot", "dash", ...); ``markers``: False draws a plain line;
+    ``low``/``high``: min–max error bars.
+
+    >>> Series("Pre-LN", np.ones(3), dash="dot").dash
+    'dot'
+    """
+
+    name: str
+    y: np.ndarray
+    x: np.ndarray | None = None
+    colour: str | None = None
+    dash: str = "solid"
+    markers: bool = True
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
+
+
+def reference(name: str, y: np.ndarray, *, dash: str = "dash", x: np.ndarray | None = None) -> Series:
+    """A grey reference line without markers (a theory line, a bound)."""
+    return Series(name, y, x=x, colour=PALETTE["grey"], dash=dash, markers=False)
 
 
 def lines_figure(
     x: np.ndarray,
-    series: dict[str, np.ndarray],
+    series: Sequence[Series],
     *,
-    reference: tuple[str, np.ndarray] | None = None,
     xlabel: str = "",
     ylabel: str = "",
     log_x: bool = False,
     log_y: bool = False,
-    height: int = 340,
+    height: int = 360,
 ) -> go.Figure:
-    """Lines with markers, one per series (colour-blind-safe colours), and an optional dashed reference."""
-    data = [
-        {"type": "scatter", "x": x, "y": y, "mode": "lines+markers", "name": name,
-         "line": {"color": SERIES_CYCLE[i % len(SERIES_CYCLE)], "width": 2,
-                  "dash": "dot" if "variance" in name else "solid"}}
-        for i, (name, y) in enumerate(series.items())
-    ]  # fmt: skip
-    if reference is not None:
-        data.append({"type": "scatter", "x": x, "y": reference[1], "mode": "lines", "name": reference[0],
-                     "line": {"color": PALETTE["grey"], "dash": "dash", "width": 2}})  # fmt: skip
+    """Lines (with markers unless ``Series.markers`` is False), one per :class:`Series`, on shared axes.
+
+    A log x axis with at most 12 points is ticked at the points themselves.
+    """
+    data = []
+    for i, s in enumerate(series):
+        colour = s.colour or SERIES_CYCLE[i % len(SERIES_CYCLE)]
+        trace = {
+            "type": "scatter", "x": f32(x if s.x is None else s.x), "y": f32(s.y), "name": s.name,
+            "mode": "lines+markers" if s.markers else "lines", "line": {"color": colour, "width": 2, "dash": s.dash},
+        }  # fmt: skip
+        if s.markers:
+            trace["marker"] = {"size": 6}
+        if s.low is not None and s.high is not None:
+            y, low, high = (np.asarray(v) for v in (s.y, s.low, s.high))  # differences in the input precision
+            trace["error_y"] = {"type": "data", "symmetric": False, "array": f32(high - y), "arrayminus": f32(y - low),
+                                "color": colour, "thickness": 1, "width": 3}  # fmt: skip
+        data.append(trace)
     axis = {"gridcolor": GRID, "zerolinecolor": GRID}
-    layout = {
-        "xaxis": {**axis, "title": {"text": xlabel}, "type": "log" if log_x else "linear"},
-        "yaxis": {**axis, "title": {"text": ylabel}, "type": "log" if log_y else "linear"},
-        "height": height,
-        "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
-        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        "paper_bgcolor": TRANSPARENT,
-        "plot_bgcolor": TRANSPARENT,
-    }
+    ticks = {"tickvals": [float(v) for v in x], "ticktext": [f"{v:g}" for v in x]} if log_x and len(x) <= 12 else {}
+    layout = base_layout(
+        height=height,
+        margin=(70, 20, 30, 50),
+        xaxis={**axis, "title": {"text": xlabel}, "type": "log" if log_x else "linear", **ticks},
+        yaxis={**axis, "title": {"text": ylabel}, "type": "log" if log_y else "linear", "exponentformat": "power"},
+        legend=LEGEND_ABOVE,
+    )
     return go.Figure(data=data, layout=layout)
 
 
@@ -270,19 +248,16 @@ def layers_figure(names: list[str], stats, *, current: int | None = None, height
         for xr in ("x", "x2"):
             shapes.append({"type": "line", "xref": xr, "yref": "paper", "x0": current, "x1": current, "y0": 0,
                            "y1": 1, "line": {"color": PALETTE["green"], "width": 1}})  # fmt: skip
-    layout = {
-        "xaxis": {**axis, "domain": [0, 0.45], "title": {"text": "capture point"}},
-        "yaxis": {**axis, "title": {"text": "angle to the all-ones axis (°)"}},
-        "xaxis2": {**axis, "domain": [0.55, 1], "anchor": "y2", "title": {"text": "capture point"}},
-        "yaxis2": {**axis, "anchor": "x2", "type": "log", "title": {"text": "share of ‖x‖² along 1"}},
-        "shapes": shapes,
-        "height": height,
-        "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
-        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        "paper_bgcolor": TRANSPARENT,
-        "plot_bgcolor": TRANSPARENT,
-        "uirevision": UIREVISION,
-    }
+    layout = base_layout(
+        height=height,
+        xaxis={**axis, "domain": [0, 0.45], "title": {"text": "capture point"}},
+        yaxis={**axis, "title": {"text": "angle to the all-ones axis (°)"}},
+        xaxis2={**axis, "domain": [0.55, 1], "anchor": "y2", "title": {"text": "capture point"}},
+        yaxis2={**axis, "anchor": "x2", "type": "log", "title": {"text": "share of ‖x‖² along 1"}},
+        shapes=shapes,
+        legend=LEGEND_ABOVE,
+        uirevision=UIREVISION,
+    )
     return go.Figure(data=data, layout=layout)
 
 
@@ -295,19 +270,13 @@ def massive_figure(peak: np.ndarray, features: np.ndarray, threshold: float, *, 
          "marker": {"color": colors, "line": {"width": 0}}, "name": "max |x| over tokens",
          "hovertemplate": "feature %{x}<br>max |x| = %{y:.3g}<extra></extra>"},
     ]  # fmt: skip
-    layout = {
-        "xaxis": {"gridcolor": GRID, "title": {"text": "feature j"}},
-        "yaxis": {"gridcolor": GRID, "type": "log", "title": {"text": "max over tokens |xⱼ|"}},
-        "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": threshold, "y1": threshold,
-                    "line": {"color": PALETTE["grey"], "dash": "dash"}}],
-        "bargap": 0,
-        "height": height,
-        "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
-        "showlegend": False,
-        "paper_bgcolor": TRANSPARENT,
-        "plot_bgcolor": TRANSPARENT,
-        "uirevision": UIREVISION,
-    }  # fmt: skip
+    layout = base_layout(
+        height=height, margin=(60, 20, 20, 50), xaxis={"gridcolor": GRID, "title": {"text": "feature j"}},
+        yaxis={"gridcolor": GRID, "type": "log", "title": {"text": "max over tokens |xⱼ|"}},
+        shapes=[{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": threshold, "y1": threshold,
+                 "line": {"color": PALETTE["grey"], "dash": "dash"}}],
+        bargap=0, showlegend=False, uirevision=UIREVISION,
+    )  # fmt: skip
     return go.Figure(data=data, layout=layout)
 
 
@@ -319,16 +288,14 @@ def affine_figure(gamma: np.ndarray | None, beta: np.ndarray | None, *, height: 
             data.append({"type": "scatter", "x": np.arange(v.size, dtype=np.int32), "y": v.astype(np.float32),
                          "mode": "markers", "marker": {"size": 4, "color": color}, "name": name,
                          "hovertemplate": "feature %{x}: %{y:.4g}<extra>" + name + "</extra>"})  # fmt: skip
-    layout = {
-        "xaxis": {"gridcolor": GRID, "title": {"text": "feature j"}},
-        "yaxis": {"gridcolor": GRID, "zerolinecolor": GRID},
-        "height": height,
-        "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
-        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        "paper_bgcolor": TRANSPARENT,
-        "plot_bgcolor": TRANSPARENT,
-        "uirevision": UIREVISION,
-    }
+    layout = base_layout(
+        height=height,
+        margin=(60, 20, 20, 50),
+        xaxis={"gridcolor": GRID, "title": {"text": "feature j"}},
+        yaxis={"gridcolor": GRID, "zerolinecolor": GRID},
+        legend=LEGEND_ABOVE,
+        uirevision=UIREVISION,
+    )
     return go.Figure(data=data, layout=layout)
 
 
@@ -384,16 +351,14 @@ def bars_figure(
                 "showarrow": False,
             }
         )
-    layout = {
-        "barmode": "group",
-        "height": height,
-        "xaxis": {"title": {"text": xlabel}, "type": "category", "gridcolor": GRID},
-        "yaxis": {"title": {"text": ylabel}, "type": "log" if log_y else "linear", "gridcolor": GRID},
-        "shapes": shapes,
-        "annotations": notes,
-        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
-        "paper_bgcolor": TRANSPARENT,
-        "plot_bgcolor": TRANSPARENT,
-    }
+    layout = base_layout(
+        height=height,
+        margin=(60, 20, 40, 50),
+        barmode="group",
+        xaxis={"title": {"text": xlabel}, "type": "category", "gridcolor": GRID},
+        yaxis={"title": {"text": ylabel}, "type": "log" if log_y else "linear", "gridcolor": GRID},
+        shapes=shapes,
+        annotations=notes,
+        legend=LEGEND_ABOVE,
+    )
     return go.Figure(data=data, layout=layout)

@@ -2,123 +2,98 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
 
-from normviz.figures.style import PALETTE, TRANSPARENT, f32
+from normviz.figures.style import PALETTE, base_layout, f32, panel_title
 
-__all__ = ["coupling_heatmaps_figure", "heatmaps_figure"]
-
-
-def heatmaps_figure(maps: list[np.ndarray], titles: list[str], *, height: int = 330) -> go.Figure:
-    """Attention matrices side by side (rows: queries, columns: keys), one shared 0 … 1 colour scale."""
-    n = len(maps)
-    gap = 0.06
-    width = (1 - gap * (n - 1)) / n
-    data, layout = [], {}
-    for i, (a, title) in enumerate(zip(maps, titles, strict=True)):
-        sx = "" if i == 0 else str(i + 1)
-        data.append({"type": "heatmap", "z": f32(a), "zmin": 0, "zmax": 1, "colorscale": "Cividis",
-                     "xaxis": "x" + sx, "yaxis": "y" + sx, "showscale": i == n - 1, "name": title,
-                     "colorbar": {"title": {"text": "weight"}, "thickness": 12},
-                     "hovertemplate": "query %{y}, key %{x}: %{z:.3f}<extra></extra>"})  # fmt: skip
-        x0 = i * (width + gap)
-        layout["xaxis" + sx] = {"domain": [x0, x0 + width], "title": {"text": "key"}, "showgrid": False}
-        layout["yaxis" + sx] = {"autorange": "reversed", "title": {"text": "query" if i == 0 else ""},
-                                "anchor": "x" + sx, "showgrid": False}  # fmt: skip
-        layout.setdefault("annotations", []).append(
-            {"text": title, "x": x0 + width / 2, "y": 1.08, "xref": "paper", "yref": "paper", "showarrow": False}
-        )
-    layout |= {"height": height, "margin": {"l": 60, "r": 20, "t": 40, "b": 50}, "paper_bgcolor": TRANSPARENT,
-               "plot_bgcolor": TRANSPARENT}  # fmt: skip
-    return go.Figure(data=data, layout=layout)
+__all__ = ["Heatmap", "heatmaps_figure"]
 
 
-def coupling_heatmaps_figure(panels: list[dict], *, height: int = 460) -> go.Figure:
-    """Heatmaps of non-negative matrices side by side, log colour, exact zeros left blank.
+@dataclass(frozen=True)
+class Heatmap:
+    """One panel of :func:`heatmaps_figure`: an ``(n, m)`` matrix, rows and columns numbered from 1.
 
-    Each panel: ``{"title", "z": (n, m) values ≥ 0, "xlabel", "ylabel", "hover", "bounds": [k, ...]}``;
-    ``bounds`` draws separator lines after rows/columns k (sequence boundaries).
+    ``hover``: a Plotly hovertemplate (``%{customdata}`` is the value itself, also on a log scale);
+    ``bounds``: separator lines after rows and columns k (sequence boundaries).
+
+    >>> Heatmap("A", np.eye(2), ylabel="query").bounds
+    ()
+    """
+
+    title: str
+    z: np.ndarray
+    xlabel: str = ""
+    ylabel: str = ""
+    hover: str = "%{y} ← %{x}: %{customdata:.3g}"
+    bounds: Sequence[int] = ()
+
+
+def heatmaps_figure(
+    panels: Sequence[Heatmap],
+    *,
+    log_colour: bool = False,
+    zrange: tuple[float, float] | None = None,
+    colourbar: str = "",
+    height: int = 330,
+) -> go.Figure:
+    """Heatmaps side by side, rows top to bottom, square cells, Cividis colour.
+
+    ``zrange``: one colour scale shared by every panel (one colour bar, on the last); without it each panel
+    spans its own values and has its own colour bar. ``log_colour``: colour by log₁₀ of the (non-negative)
+    values, with exact zeros left blank (the background shows through).
     """
     n = len(panels)
-    gap = 0.2
+    gap = 0.06 if zrange else 0.2  # room for a colour bar beside each panel
     width = (1.0 - gap * (n - 1)) / n
     data, layout, shapes, notes = [], {}, [], []
     for i, p in enumerate(panels):
-        z = np.asarray(p["z"], dtype=np.float64)
-        logz = np.full(z.shape, np.nan, dtype=np.float32)  # NaN = exactly 0, drawn as the background
-        nz = z > 0
-        logz[nz] = np.log10(z[nz])
+        z = np.asarray(p.z, dtype=np.float64)
+        colour = _log10_or_blank(z) if log_colour else f32(z)
         xa, ya = ("x", "y") if i == 0 else (f"x{i + 1}", f"y{i + 1}")
         x0 = i * (width + gap)
-        finite = logz[nz]
-        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        data.append(
-            {
-                "type": "heatmap",
-                "z": logz,
-                "customdata": z.astype(np.float32),
-                "x": np.arange(1, z.shape[1] + 1, dtype=np.float32),
-                "y": np.arange(1, z.shape[0] + 1, dtype=np.float32),
-                "colorscale": "Cividis",
-                "zmin": lo,
-                "zmax": hi if hi > lo else lo + 1,
-                "xaxis": xa,
-                "yaxis": ya,
-                "hoverongaps": False,
-                "hovertemplate": p.get("hover", "%{y} ← %{x}: %{customdata:.3g}") + "<extra></extra>",
-                "colorbar": {
-                    "title": {"text": "log₁₀", "side": "top"},
-                    "x": x0 + width + 0.01,
-                    "xanchor": "left",
-                    "len": 0.9,
-                    "thickness": 12,
-                },
-            }
-        )
-        layout[f"xaxis{i + 1 if i else ''}"] = {
-            "domain": [x0, x0 + width],
-            "anchor": ya,
-            "title": {"text": p.get("xlabel", "")},
-            "showgrid": False,
-            "zeroline": False,
-            "constrain": "domain",
-        }
-        layout[f"yaxis{i + 1 if i else ''}"] = {
-            "anchor": xa,
-            "title": {"text": p.get("ylabel", "")},
-            "autorange": "reversed",
-            "showgrid": False,
-            "zeroline": False,
-            "scaleanchor": xa,
-            "constrain": "domain",
-        }
-        for k in p.get("bounds", []):
-            for axis in ("x", "y"):
-                line = {"type": "line", "line": {"color": PALETTE["vermillion"], "width": 1, "dash": "dot"}}
-                if axis == "x":
-                    line |= {"x0": k + 0.5, "x1": k + 0.5, "y0": 0, "y1": 1, "xref": xa, "yref": f"{ya} domain"}
-                else:
-                    line |= {"y0": k + 0.5, "y1": k + 0.5, "x0": 0, "x1": 1, "yref": ya, "xref": f"{xa} domain"}
-                shapes.append(line)
-        notes.append(
-            {
-                "text": p["title"],
-                "x": x0 + width / 2,
-                "y": 1.0,
-                "xref": "paper",
-                "yref": "paper",
-                "yanchor": "bottom",
-                "showarrow": False,
-                "font": {"size": 14},
-            }
-        )
-    layout |= {
-        "annotations": notes,
-        "shapes": shapes,
-        "height": height,
-        "margin": {"l": 60, "r": 40, "t": 40, "b": 50},
-        "paper_bgcolor": TRANSPARENT,
-        "plot_bgcolor": TRANSPARENT,
-    }
+        lo, hi = zrange or _span(colour)
+        trace = {
+            "type": "heatmap", "z": colour, "customdata": f32(z), "name": p.title, "colorscale": "Cividis",
+            "x": np.arange(1, z.shape[1] + 1, dtype=np.float32), "y": np.arange(1, z.shape[0] + 1, dtype=np.float32),
+            "zmin": lo, "zmax": hi, "xaxis": xa, "yaxis": ya, "hoverongaps": False,
+            "hovertemplate": p.hover + "<extra></extra>", "showscale": not zrange or i == n - 1,
+            "colorbar": {"title": {"text": colourbar, "side": "top"}, "len": 0.9, "thickness": 12},
+        }  # fmt: skip
+        if not zrange:
+            trace["colorbar"] |= {"x": x0 + width + 0.01, "xanchor": "left"}
+        data.append(trace)
+        plain = {"showgrid": False, "zeroline": False, "constrain": "domain"}
+        layout[f"xaxis{i + 1 if i else ''}"] = {"domain": [x0, x0 + width], "anchor": ya, "title": {"text": p.xlabel},
+                                                **plain}  # fmt: skip
+        layout[f"yaxis{i + 1 if i else ''}"] = {"anchor": xa, "title": {"text": p.ylabel}, "autorange": "reversed",
+                                                "scaleanchor": xa, **plain}  # fmt: skip
+        shapes += _separators(p.bounds, xa, ya)
+        notes.append(panel_title(p.title, (x0, x0 + width)))
+    layout |= base_layout(height=height, margin=(60, 40, 40, 50), annotations=notes, shapes=shapes)
     return go.Figure(data=data, layout=layout)
+
+
+def _log10_or_blank(z: np.ndarray) -> np.ndarray:
+    logz = np.full(z.shape, np.nan, dtype=np.float32)  # NaN = exactly 0, drawn as the background
+    nz = z > 0
+    logz[nz] = np.log10(z[nz])
+    return logz
+
+
+def _span(colour: np.ndarray) -> tuple[float, float]:
+    finite = colour[np.isfinite(colour)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    return lo, hi if hi > lo else lo + 1
+
+
+def _separators(bounds: Sequence[int], xa: str, ya: str) -> list[dict]:
+    line = {"type": "line", "line": {"color": PALETTE["vermillion"], "width": 1, "dash": "dot"}}
+    out = []
+    for k in bounds:
+        out.append(line | {"x0": k + 0.5, "x1": k + 0.5, "y0": 0, "y1": 1, "xref": xa, "yref": f"{ya} domain"})
+        out.append(line | {"y0": k + 0.5, "y1": k + 0.5, "x0": 0, "x1": 1, "yref": ya, "xref": f"{xa} domain"})
+    return out

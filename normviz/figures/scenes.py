@@ -9,7 +9,15 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from normviz.figures.style import CAMERA, PALETTE, TRANSPARENT, UIREVISION, cube_axes, scene_domains, scene_title
+from normviz.figures.style import (
+    CAMERA,
+    PALETTE,
+    cube_axes,
+    scene_domains,
+    scene_layout,
+    scene_title,
+    xyz,
+)
 
 __all__ = [
     "cloud_figure",
@@ -95,10 +103,7 @@ def sphere_pair_figure(
             }
             for t, x in zip(titles, (0.235, 0.725), strict=True)
         ],
-        "height": height,
-        "margin": {"l": 0, "r": 0, "t": 10, "b": 0},
-        "uirevision": UIREVISION,
-        "paper_bgcolor": TRANSPARENT,
+        **scene_layout(height=height),
         "showlegend": False,
     }
     return go.Figure(data=data, layout=layout)
@@ -219,14 +224,11 @@ def cloud_figure(
          "marker": {"size": 9, "color": PALETTE["vermillion"], "symbol": "diamond"},
          "hovertemplate": "(%{x:.3f}, %{y:.3f}, %{z:.3f})<extra>" + names[1] + "</extra>"},
     ]  # fmt: skip
-    layout = {
-        "scene": {"camera": CAMERA, **cube_axes(axis_labels, [points, marker_point[None, :]])},
-        "height": height,
-        "margin": {"l": 0, "r": 0, "t": 10, "b": 0},
-        "uirevision": UIREVISION,
-        "paper_bgcolor": TRANSPARENT,
-        "legend": {"orientation": "h", "y": 1.0, "x": 0},
-    }
+    layout = scene_layout(
+        height=height,
+        scene={"camera": CAMERA, **cube_axes(axis_labels, [points, marker_point[None, :]])},
+        legend={"orientation": "h", "y": 1.0, "x": 0},
+    )
     return go.Figure(data=data, layout=layout)
 
 
@@ -287,14 +289,11 @@ def motion_figure(
                 "legendgroup": names[role],
             }
         )
-        pts = current[idx].astype(np.float32)
         data.append(
             {
                 "type": "scatter3d",
                 "mode": "markers",
-                "x": pts[:, 0],
-                "y": pts[:, 1],
-                "z": pts[:, 2],
+                **xyz(current[idx]),
                 "marker": {
                     "size": 8 if role == 0 else 4,
                     "color": colors[role],
@@ -307,14 +306,11 @@ def motion_figure(
             }
         )
     scene = cube_axes(axis_labels, [trails.reshape(-1, 3)])
-    layout = {
-        "scene": scene | {"camera": {"eye": {"x": 1.6, "y": 1.6, "z": 1.1}}},
-        "height": height,
-        "margin": {"l": 0, "r": 0, "t": 10, "b": 0},
-        "legend": {"orientation": "h", "y": 0.02, "x": 0.5, "xanchor": "center"},
-        "paper_bgcolor": TRANSPARENT,
-        "uirevision": UIREVISION,
-    }
+    layout = scene_layout(
+        height=height,
+        scene=scene | {"camera": {"eye": {"x": 1.6, "y": 1.6, "z": 1.1}}},
+        legend={"orientation": "h", "y": 0.02, "x": 0.5, "xanchor": "center"},
+    )
     return go.Figure(data=data, layout=layout)
 
 
@@ -341,9 +337,7 @@ def small_multiples_figure(panels: list[dict], *, cols: int = 3, height: int = 6
             {
                 "type": "scatter3d",
                 "mode": "markers",
-                "x": pts[:, 0],
-                "y": pts[:, 1],
-                "z": pts[:, 2],
+                **xyz(pts),
                 "marker": {
                     "size": 2.5,
                     "opacity": 0.85,
@@ -364,11 +358,5 @@ def small_multiples_figure(panels: list[dict], *, cols: int = 3, height: int = 6
         axes = cube_axes(p["labels"], [pts, *ref_pts])
         layout[scene] = axes | {"domain": dom, "camera": {"eye": {"x": 1.5, "y": 1.5, "z": 1.0}}}
         notes.append(scene_title(p["title"], dom))
-    layout |= {
-        "annotations": notes,
-        "height": height,
-        "margin": {"l": 0, "r": 0, "t": 30, "b": 0},
-        "paper_bgcolor": TRANSPARENT,
-        "uirevision": UIREVISION,
-    }
+    layout |= scene_layout(height=height, top=30, annotations=notes)
     return go.Figure(data=data, layout=layout)

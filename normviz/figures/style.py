@@ -10,14 +10,20 @@ import numpy as np
 __all__ = [
     "CAMERA",
     "GRID",
+    "LEGEND_ABOVE",
     "PALETTE",
     "SERIES_CYCLE",
     "TRANSPARENT",
     "UIREVISION",
+    "base_layout",
     "cube_axes",
     "f32",
+    "panel_title",
+    "scene_axes",
     "scene_domains",
+    "scene_layout",
     "scene_title",
+    "xyz",
 ]
 
 # Okabe-Ito: readable for the common colour-vision deficiencies, on light and dark backgrounds.
@@ -37,6 +43,26 @@ TRANSPARENT = "rgba(0,0,0,0)"
 
 GRID = "rgba(128,128,128,0.35)"
 
+LEGEND_ABOVE = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}  # a horizontal legend over a chart
+
+
+def base_layout(*, height: int, margin: tuple[int, int, int, int] = (60, 20, 30, 50), **layout) -> dict:
+    """The layout every figure starts from: its height, margins (left, right, top, bottom), transparent
+    paper and plot (the app's theme shows through), then ``layout``'s own keys.
+
+    >>> base_layout(height=300, margin=(0, 0, 10, 0))["margin"]
+    {'l': 0, 'r': 0, 't': 10, 'b': 0}
+    """
+    left, right, top, bottom = margin
+    return {
+        "height": height,
+        "margin": {"l": left, "r": right, "t": top, "b": bottom},
+        "paper_bgcolor": TRANSPARENT,
+        "plot_bgcolor": TRANSPARENT,
+        **layout,
+    }
+
+
 CAMERA = {"eye": {"x": 1.6, "y": 1.6, "z": 1.1}}  # first view only: uirevision keeps the user's after
 
 
@@ -45,7 +71,12 @@ def cube_axes(labels, point_sets) -> dict:
     set (LayerNorm's plane seen in the ones+PC basis, d = 2) stays visible instead of collapsing."""
     half = max((float(np.abs(p).max()) for p in point_sets if p.size), default=1.0)
     half = 1.08 * half if half > 0 else 1.0
-    axes = {
+    return {"aspectmode": "cube", **scene_axes(labels, half)}
+
+
+def scene_axes(labels, half: float) -> dict:
+    """A 3D scene's three axes, titled ``labels``, each spanning −half … half."""
+    return {
         ax: {
             "title": {"text": label},
             "gridcolor": GRID,
@@ -55,7 +86,17 @@ def cube_axes(labels, point_sets) -> dict:
         }
         for ax, label in zip(("xaxis", "yaxis", "zaxis"), labels, strict=True)
     }
-    return {"aspectmode": "cube", **axes}
+
+
+def scene_layout(*, height: int, top: int = 10, **layout) -> dict:
+    """:func:`base_layout` for 3D figures: no side margins, and the user's camera kept across updates."""
+    return base_layout(height=height, margin=(0, 0, top, 0), uirevision=UIREVISION, **layout)
+
+
+def xyz(points) -> dict:
+    """A 3D trace's coordinates from ``(n, 3)`` points, as float32."""
+    p = np.asarray(points, dtype=np.float32)
+    return {"x": p[:, 0], "y": p[:, 1], "z": p[:, 2]}
 
 
 def f32(a) -> np.ndarray:
@@ -77,10 +118,16 @@ def scene_domains(n: int, cols: int, *, top: float = 1.0) -> list[dict]:
 
 
 def scene_title(text: str, domain: dict) -> dict:
+    """A panel's title, centred over its domain ``{"x": [x0, x1], "y": [y0, y1]}`` (paper coordinates)."""
+    return panel_title(text, domain["x"], y=domain["y"][1])
+
+
+def panel_title(text: str, x: tuple[float, float], *, y: float = 1.0) -> dict:
+    """An annotation centred over the paper span ``x = (x0, x1)``, its bottom at ``y``."""
     return {
         "text": text,
-        "x": (domain["x"][0] + domain["x"][1]) / 2,
-        "y": domain["y"][1],
+        "x": (x[0] + x[1]) / 2,
+        "y": y,
         "xref": "paper",
         "yref": "paper",
         "yanchor": "bottom",

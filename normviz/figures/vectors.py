@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from normviz.figures.style import GRID, PALETTE, TRANSPARENT, UIREVISION, f32
+from normviz.figures.style import PALETTE, f32, scene_axes, scene_layout
 
 __all__ = ["jacobian_figure", "keys_figure"]
 
@@ -57,19 +57,11 @@ def jacobian_figure(
                  "hoverinfo": "name"})  # fmt: skip
     for name, start, vec, colour in arrows:
         data += _arrow(np.asarray(start), np.asarray(vec), colour, name)
-    axes = {
-        ax: {"title": {"text": label}, "range": [-h, h], "gridcolor": GRID, "zerolinecolor": GRID,
-             "backgroundcolor": TRANSPARENT}
-        for ax, label in (("xaxis", "x₁"), ("yaxis", "x₂"), ("zaxis", "x₃"))
-    }  # fmt: skip
-    layout = {
-        "scene": {"camera": _SIDE_CAMERA, "aspectmode": "cube", **axes},
-        "height": height,
-        "margin": {"l": 0, "r": 0, "t": 10, "b": 0},
-        "uirevision": UIREVISION,
-        "paper_bgcolor": TRANSPARENT,
-        "legend": {"orientation": "h", "y": 1.0, "x": 0},
-    }
+    layout = scene_layout(
+        height=height,
+        scene={"camera": _SIDE_CAMERA, "aspectmode": "cube", **scene_axes(("x₁", "x₂", "x₃"), h)},
+        legend={"orientation": "h", "y": 1.0, "x": 0},
+    )
     return go.Figure(data=data, layout=layout)
 
 
@@ -108,17 +100,10 @@ def keys_figure(
         data.append(pts(raw, everything, "raw keys x", PALETTE["grey"], "circle", 4))
     pool = [projected, normalized, circle] + ([raw] if raw is not None else [])
     half = 1.08 * max(float(np.abs(p).max()) for p in pool)
-    axes = {
-        ax: {"title": {"text": label}, "range": [-half, half], "gridcolor": GRID, "zerolinecolor": GRID,
-             "backgroundcolor": TRANSPARENT}
-        for ax, label in (("xaxis", "k₁"), ("yaxis", "k₂"), ("zaxis", "k₃"))
-    }  # fmt: skip
-    layout = {
-        "scene": {"camera": {"eye": {"x": 1.3, "y": 1.3, "z": 1.3}}, "aspectmode": "cube", **axes},
-        "height": height,
-        "margin": {"l": 0, "r": 0, "t": 10, "b": 0},
-        "uirevision": UIREVISION,
-        "paper_bgcolor": TRANSPARENT,
-        "legend": {"orientation": "h", "y": 1.0, "x": 0},
-    }
+    layout = scene_layout(
+        height=height,
+        scene={"camera": {"eye": {"x": 1.3, "y": 1.3, "z": 1.3}}, "aspectmode": "cube",
+               **scene_axes(("k₁", "k₂", "k₃"), half)},
+        legend={"orientation": "h", "y": 1.0, "x": 0},
+    )  # fmt: skip
     return go.Figure(data=data, layout=layout)

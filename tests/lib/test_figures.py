@@ -1,0 +1,100 @@
+"""The shared figure builders: what each trace carries is what the arguments said, decoded from the JSON."""
+
+import json
+
+import numpy as np
+import pytest
+
+from normviz.core import fits
+from normviz.figures import charts, heatmaps
+from normviz.figures.style import PALETTE, SERIES_CYCLE
+from tests.helpers.figure_data import decode
+
+
+def _decoded(fig) -> dict:
+    return decode(json.loads(fig.to_json()))
+
+
+def _traces(fig) -> dict[str, dict]:
+    return {t["name"]: t for t in _decoded(fig)["data"]}
+
+
+X = np.array([2.0, 4.0, 8.0, 16.0])
+
+
+def test_lines_dashes_and_colours_come_from_the_arguments_not_the_names():
+    fig = charts.lines_figure(
+        X,
+        [
+            charts.Series("variance", X**-0.5),  # a word that used to make a line dotted
+            charts.Series("mean (dotted)", X**-1.0),  # and another
+            charts.Series("asked for", X, dash="dot", colour=PALETTE["purple"]),
+            charts.reference("c/√B", X**-0.5, dash="dashdot"),
+        ],
+    )
+    t = _traces(fig)
+    assert t["variance"]["line"]["dash"] == "solid" and t["mean (dotted)"]["line"]["dash"] == "solid"
+    assert t["asked for"]["line"]["dash"] == "dot" and t["asked for"]["line"]["color"] == PALETTE["purple"]
+    # unnamed colours follow the cycle by position; a reference is grey, a plain line without markers
+    assert [t[n]["line"]["color"] for n in ("variance", "mean (dotted)")] == SERIES_CYCLE[:2]
+    ref = t["c/√B"]
+    assert (ref["line"]["color"], ref["line"]["dash"], ref["mode"]) == (PALETTE["grey"], "dashdot", "lines")
+    assert t["variance"]["mode"] == "lines+markers"
+
+
+def test_lines_data_equal_the_input_with_own_x_and_error_bars():
+    y = np.array([1.0, 0.5, 0.25, 0.125])
+    low, high = y - 0.01, y + np.array([0.02, 0.03, 0.04, 0.05])
+    fig = charts.lines_figure(
+        X,
+        [charts.Series("with bars", y, low=low, high=high), charts.Series("one point", [0.3], x=[5.0])],
+        xlabel="B",
+        ylabel="spread",
+        log_x=True,
+        log_y=True,
+    )
+    t = _traces(fig)
+    np.testing.assert_array_equal(t["with bars"]["x"], X.astype(np.float32))
+    np.testing.assert_array_equal(t["with bars"]["y"], y.astype(np.float32))
+    np.testing.assert_allclose(t["with bars"]["error_y"]["array"], high - y, rtol=1e-6)
+    np.testing.assert_allclose(t["with bars"]["error_y"]["arrayminus"], y - low, rtol=1e-5)
+    np.testing.assert_array_equal(t["one point"]["x"], [5.0])
+    assert "error_y" not in t["one point"]
+    layout = _decoded(fig)["layout"]
+    assert layout["xaxis"]["type"] == "log" and layout["yaxis"]["type"] == "log"
+    assert layout["xaxis"]["ticktext"] == ["2", "4", "8", "16"]  # a short log axis is ticked at the data
+    assert layout["xaxis"]["title"]["text"] == "B" and layout["yaxis"]["title"]["text"] == "spread"
+
+
+def test_one_heatmap_builder_linear_and_shared_or_log_and_blank_zeros():
+    a = np.array([[0.25, 0.75], [1.0, 0.0]])
+    shared = _decoded(
+        heatmaps.heatmaps_figure(
+            [heatmaps.Heatmap("A", a, ylabel="query"), heatmaps.Heatmap("B", a.T)], zrange=(0, 1), colourbar="w"
+        )
+    )
+    first, second = shared["data"]
+    np.testing.assert_array_equal(first["z"], a.astype(np.float32))
+    np.testing.assert_array_equal(second["z"], a.T.astype(np.float32))
+    assert (first["zmin"], first["zmax"]) == (0, 1) and [t["showscale"] for t in shared["data"]] == [False, True]
+    np.testing.assert_array_equal(first["x"], [1, 2])  # rows and columns numbered from 1
+    assert [n["text"] for n in shared["layout"]["annotations"]] == ["A", "B"]
+    assert shared["layout"]["yaxis"]["title"]["text"] == "query" and shared["layout"]["yaxis2"]["title"]["text"] == ""
+
+    z = np.array([[1.0, 0.0, 0.0], [0.0, 100.0, 0.0]])
+    logged = _decoded(heatmaps.heatmaps_figure([heatmaps.Heatmap("J", z, bounds=[1])], log_colour=True))
+    (t,) = logged["data"]
+    np.testing.assert_array_equal(np.isnan(t["z"]), z == 0)  # exact zeros blank
+    np.testing.assert_allclose(t["z"][z > 0], [0.0, 2.0])  # log10 of the rest
+    np.testing.assert_array_equal(t["customdata"], z)  # the values themselves, for the hover
+    assert (t["zmin"], t["zmax"]) == (0.0, 2.0) and t["showscale"]
+    assert len(logged["layout"]["shapes"]) == 2  # one separator across, one down, after row/column 1
+
+
+@pytest.mark.parametrize("power", [0.0, -0.5, 1.0])
+def test_fits_slope_and_a_theory_line_through_the_data(power):
+    x = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    y = 3.0 * x**power * np.array([1.1, 0.9, 1.05, 0.95, 1.0])
+    c = fits.power_through(x, y, power)
+    np.testing.assert_allclose(np.exp(np.mean(np.log(c * x**power))), np.exp(np.mean(np.log(y))), rtol=1e-12)
+    assert fits.slope(x, 3.0 * x**power) == pytest.approx(power, abs=1e-12)
