@@ -26,7 +26,7 @@ def controls_ui() -> dict:
         "text below (d = 384), or your own activations file; every real token is used.",
     )  # fmt: skip
     real = real_inputs.real_input_ui("gn_", kind)
-    if real == ("upload", ""):
+    if kind == "upload" and real is None:
         st.stop()  # the uploader says what to upload
     d_synthetic = cols[1].select_slider(
         "Features d", DIMS, value=12, key="gn_dim", bind=ui.BIND, disabled=real is not None,
@@ -47,7 +47,7 @@ def controls_ui() -> dict:
     return {"kind": kind, "dim": d, "groups": g, "tokens": n, "real": real}
 
 
-@st.cache_data(max_entries=32, show_spinner="GroupNorm, group by group…")
+@real_inputs.cache_view(max_entries=32, show_spinner="GroupNorm, group by group…")
 def cached_view(kind, tokens, dim, groups_, real):
     if real is not None:
         return groups.group_view_of(real_inputs.real_tokens(real), groups=groups_)

@@ -155,10 +155,8 @@ def controls_ui() -> dict:
     )
 
 
-@st.cache_data(max_entries=32, show_spinner="Normalizing and projecting…")
+@real_inputs.cache_view(max_entries=32, show_spinner="Normalizing and projecting…")
 def compute_view(real, norm, kind, dim, tokens, method, seed, eps, gamma_scale, gamma_spread, beta_shift, alpha):
-    if real is not None and real[0] == "upload" and not real[1]:
-        raise ValueError("Upload a file of activations above to see them here.")
     x = ui.sample(kind, 1, tokens, dim, seed) if real is None else real_inputs.real_tokens(real)  # (1, N, d)
     return hypersphere.compute(
         x,
@@ -182,7 +180,7 @@ st.markdown(
 )
 c = controls_ui()
 ui.share_caption()
-if c["real"] == ("upload", ""):
+if c["kind"] == "upload" and c["real"] is None:
     st.stop()  # the uploader above says what to upload
 v = ui.guarded(compute_view, **c)
 name = ui.labels.NORMS[c["norm"]]

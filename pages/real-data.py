@@ -13,6 +13,7 @@ import ui
 from normviz.experiments import real_data
 from normviz.figures import charts, scenes
 from normviz.io import capture
+from normviz.io.real_input import ModelInput
 from ui import real_inputs
 
 ui.require_app()
@@ -71,17 +72,16 @@ def layer_view(source, text, max_tokens):
     return cap.names, cap.kinds, cap.weights, cap.biases, cap.eps, stats
 
 
-@st.cache_data(max_entries=32, show_spinner="Normalizing and projecting…")
+@real_inputs.cache_view(max_entries=32, show_spinner="Normalizing and projecting…")
 def point_view(spec, kind, own, eps, method):
-    """spec: ("model", source, text, point, max_tokens) or ("upload", digest)."""
+    """spec: a ModelInput or an UploadInput this session holds."""
     x = real_inputs.real_tokens(spec)[0]  # (N, d)
     weight = bias = None
     labels = ()
-    if spec[0] == "model":
-        _, source, text, point, max_tokens = spec
-        cap = real_inputs.captured(source, text, max_tokens)
+    if isinstance(spec, ModelInput):
+        cap = real_inputs.captured(spec.source, spec.text, spec.max_tokens)
         if own:
-            weight, bias = cap.weights[point], cap.biases[point]
+            weight, bias = cap.weights[spec.point], cap.biases[spec.point]
         labels = tuple(f"sentence {b + 1}: {tok}" for b, toks in enumerate(cap.tokens) for tok in toks)
     view = real_data.real_view(x, kind=kind, weight=weight, bias=bias, eps=eps, method=method, labels=labels)
     mas = real_data.massive(x)
@@ -106,7 +106,8 @@ if source is not None:
         bind=ui.BIND, help="Norm modules in the order the forward pass calls them: for MiniLM the embeddings' "
         "LayerNorm, then per layer the attention-output and the feed-forward-output LayerNorm (post-LN).",
     )  # fmt: skip
-    spec = ("model", source, c["text"], point, c["max_tokens"])
+    spec = ModelInput(source, c["text"], point, c["max_tokens"])
+    real_inputs.release(st.session_state, "rd_")  # an upload made before is no longer shown
     kind, eps = kinds[point], epss[point]
     st.caption(f"Capture point {point}: `{names[point]}` — {kind}, ε = {eps:g}.")
 else:
@@ -115,12 +116,12 @@ else:
     if got is None:
         ui.share_caption()
         st.stop()
-    spec, kind, eps = ("upload", got[0]), c["norm"], c["eps"]
+    spec, kind, eps = got[0], c["norm"], c["eps"]
 ui.share_caption()
 
-res = ui.guarded(point_view, spec, kind, c["own"] and spec[0] == "model", eps, c["method"])
+res = ui.guarded(point_view, spec, kind, c["own"] and isinstance(spec, ModelInput), eps, c["method"])
 view, mas, carriers = res
-affine = spec[0] == "model" and c["own"]
+affine = isinstance(spec, ModelInput) and c["own"]
 label = f"{kind}{' with its γ, β' if affine else ''}"
 fig = scenes.real_pair_figure(view, label)
 revision = str(hash((spec, kind, c["own"], eps, c["method"])))
@@ -189,7 +190,7 @@ st.caption(
     "about 1000× the median on LLMs; a 6-layer MiniLM's largest values are a few hundred."
 )
 
-if spec[0] == "model":
+if isinstance(spec, ModelInput):
     st.subheader("Every capture point: the all-ones axis")
     ui.plotly_view(
         charts.layers_figure(list(names), stats, current=point),

@@ -1,19 +1,37 @@
-"""Streamlit-side real inputs: a model's residual stream (captured once, cached) or an uploaded file.
+"""Streamlit-side real inputs: a model's residual stream (captured once, cached) or a file this session uploaded.
 
 The pages that offer real activations (Hypersphere, Groups, Real data) read them through here;
-normviz.capture and normviz.uploads do the work and never import Streamlit.
+normviz.io.capture and normviz.io.uploads do the work and never import Streamlit. A page names its real
+input with a ``normviz.io.real_input.RealInput`` (``ModelInput`` or ``UploadInput``), a frozen value its
+cached views take as an argument.
+
+An uploaded file belongs to the session that uploaded it: the parsed ``Upload`` lives in that session's
+``st.session_state`` (one per page prefix; a new file replaces the old one), never in a store shared by all
+sessions, so no other student can see or evict it, and it goes when the session ends. Views cached with
+``cache_view`` first check that the calling session holds every ``UploadInput`` they are given, so a cache
+entry made from another session's file is never served to a session that does not hold the same file.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from normviz.io import capture, uploads
+from normviz.io.real_input import ModelInput, RealInput, UploadInput
 from ui.controls import guarded
 from ui.links import BIND
+
+__all__ = ["ModelInput", "RealInput", "UploadInput", "cache_view", "held", "hold", "real_dim", "real_tokens"]
+
+STORE = "_uploads"  # st.session_state key: {page prefix: _Held}, this session's uploaded files only
+
+GONE = "The uploaded file is not held by this session (the page was reloaded or the file replaced): upload it again."
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model (once per server)…")
@@ -27,18 +45,67 @@ def captured(source: str, text: str, max_tokens: int) -> capture.Capture:
     return capture.capture_text(m, tokenizer, capture.split_sentences(text), max_tokens=max_tokens)
 
 
-@st.cache_resource(show_spinner=False)
-def _uploads() -> dict[str, uploads.Upload]:
-    return {}  # digest -> Upload, so cached views can take a plain string instead of a tensor
+@dataclass(frozen=True)
+class _Held:
+    file_id: str  # the uploader's id of this file: a rerun with the same file reads nothing again
+    spec: UploadInput
+    upload: uploads.Upload
 
 
-@st.cache_data(max_entries=8, show_spinner="Reading the file…")
-def _read_upload(name: str, data: bytes, drop_nonfinite: bool) -> uploads.Upload:
-    return uploads.load(name, data, drop_nonfinite=drop_nonfinite)
+def hold(
+    state: MutableMapping, prefix: str, file_id: str, name: str, data: bytes, drop_nonfinite: bool
+) -> tuple[UploadInput, uploads.Upload]:
+    """Read the file once and keep it in this session's ``state`` under ``prefix``, replacing (and releasing)
+    the file held there before; raises ValueError with the fix when the file cannot be read."""
+    store = state.setdefault(STORE, {})
+    old = store.get(prefix)
+    if old is not None and old.file_id == file_id and old.spec.drop_nonfinite == drop_nonfinite:
+        return old.spec, old.upload
+    store.pop(prefix, None)  # the old file goes before the new one is read, even if reading fails
+    up = uploads.load(name, data, drop_nonfinite=drop_nonfinite)
+    spec = UploadInput(hashlib.sha256(data).hexdigest()[:16], drop_nonfinite)
+    store[prefix] = _Held(file_id, spec, up)
+    return spec, up
 
 
-def upload_ui(prefix: str) -> tuple[str, uploads.Upload] | None:
-    """File uploader + 'drop NaN/Inf tokens'; returns ``(digest, Upload)`` or None (st.error shown)."""
+def release(state: MutableMapping, prefix: str) -> None:
+    """Forget the file held under ``prefix`` (the uploader was emptied or the page shows another input)."""
+    state.get(STORE, {}).pop(prefix, None)
+
+
+def held(spec: UploadInput, state: MutableMapping | None = None) -> uploads.Upload:
+    """The ``Upload`` that ``spec`` names, if this session (``state``, default ``st.session_state``) holds it;
+    raises ValueError "upload it again" otherwise."""
+    state = st.session_state if state is None else state
+    for h in state.get(STORE, {}).values():
+        if h.spec == spec:
+            return h.upload
+    raise ValueError(GONE)
+
+
+def cache_view(**cache_kwargs: Any) -> Callable[[Callable], Callable]:
+    """``st.cache_data(**cache_kwargs)`` for a view that takes ``RealInput`` arguments: before the cache is
+    consulted, every ``UploadInput`` argument must be held by the calling session (else ValueError)."""
+
+    def wrap(fn: Callable) -> Callable:
+        cached = st.cache_data(**cache_kwargs)(fn)
+
+        @functools.wraps(fn)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            for arg in (*args, *kwargs.values()):
+                if isinstance(arg, UploadInput):
+                    held(arg)
+            return cached(*args, **kwargs)
+
+        checked.clear = cached.clear
+        return checked
+
+    return wrap
+
+
+def upload_ui(prefix: str) -> tuple[UploadInput, uploads.Upload] | None:
+    """File uploader + 'drop NaN/Inf tokens'; returns ``(UploadInput, Upload)``, or None with a message shown
+    (what to upload, or why the file was refused)."""
     file = st.file_uploader(
         "Activations file",
         type=list(uploads.EXTENSIONS),
@@ -52,26 +119,24 @@ def upload_ui(prefix: str) -> tuple[str, uploads.Upload] | None:
         help="Keep only the tokens whose values are all finite (the others are masked out).",
     )
     if file is None:
+        release(st.session_state, prefix)
         st.info(uploads.ACCEPTED, icon=":material/upload_file:")
         return None
-    data = file.getvalue()
-    up = guarded(_read_upload, file.name, data, drop, stop=False)
-    if up is None:
+    got = guarded(hold, st.session_state, prefix, file.file_id, file.name, file.getvalue(), drop, stop=False)
+    if got is None:
         return None
-    digest = hashlib.sha256(data).hexdigest()[:16] + ("-dropped" if drop else "")
-    store = _uploads()
-    store.pop(digest, None)
-    store[digest] = up  # newest last
-    while len(store) > 8:  # shared by all sessions: keep the 8 most recent files
-        store.pop(next(iter(store)))
+    up = got[1]
     dropped = f"; {up.dropped:,} tokens with NaN/Inf dropped." if up.dropped else "."
     st.caption(f"Read **{file.name}**: {up.note}{dropped}")
-    return digest, up
+    return got
 
 
-def real_input_ui(prefix: str, kind: str) -> tuple | None:
-    """Extra controls for the real input kinds ("real": MiniLM and its text, "upload": a file); the plain
-    spec ``real_tokens`` reads, ``("upload", "")`` while no file is uploaded, None for synthetic kinds."""
+def real_input_ui(prefix: str, kind: str) -> RealInput | None:
+    """Extra controls for the real input kinds ("real": MiniLM and its text, "upload": a file); returns the
+    ``RealInput`` that ``real_tokens`` reads, or None: for synthetic kinds, and for "upload" while no
+    readable file is uploaded (the uploader then says what to upload)."""
+    if kind != "upload":
+        release(st.session_state, prefix)
     if kind == "real":
         cols = st.columns([3, 1])
         text = cols[0].text_area(
@@ -83,28 +148,28 @@ def real_input_ui(prefix: str, kind: str) -> tuple | None:
             help="Which of MiniLM's 13 LayerNorms' input: 0 = embeddings, then two per layer "
             "(attention output, feed-forward output). The Real data page names them all.",
         )  # fmt: skip
-        return ("model", capture.MINILM, text, point, 64)
+        return ModelInput(capture.MINILM, text, point, 64)
     if kind == "upload":
         got = upload_ui(prefix)
-        return ("upload", got[0]) if got else ("upload", "")
+        return got[0] if got else None
     return None
 
 
-def real_dim(spec: tuple) -> int:
+def real_dim(spec: RealInput) -> int:
     """The feature count d of the real tokens ``spec`` names (controls that depend on d need it first)."""
     return int(real_tokens(spec).shape[-1])
 
 
-def real_tokens(spec: tuple) -> Any:
-    """``(1, N, d)`` real tokens for a plain, hashable ``spec``: ``("model", source, text, point, max_tokens)``
-    or ``("upload", digest)``; raises ValueError with the fix when they are not available."""
-    if spec[0] == "model":
-        _, source, text, point, max_tokens = spec
-        cap = captured(source, text, max_tokens)
-        if not 0 <= point < len(cap):
-            raise ValueError(f"Capture point {point} does not exist: this model has {len(cap)} (0 … {len(cap) - 1}).")
-        return cap.real(point)[None]  # (1, N, d)
-    up = _uploads().get(spec[1])
-    if up is None:
-        raise ValueError("The uploaded file is no longer in memory: upload it again.")
-    return up.real()[None]  # (1, N, d)
+def real_tokens(spec: RealInput) -> Any:
+    """``(1, N, d)`` real tokens for ``spec``; raises ValueError with the fix when they are not available
+    (an ``UploadInput`` this session does not hold: "upload it again")."""
+    if isinstance(spec, ModelInput):
+        cap = captured(spec.source, spec.text, spec.max_tokens)
+        if not 0 <= spec.point < len(cap):
+            raise ValueError(
+                f"Capture point {spec.point} does not exist: this model has {len(cap)} (0 … {len(cap) - 1})."
+            )
+        return cap.real(spec.point)[None]  # (1, N, d)
+    if isinstance(spec, UploadInput):
+        return held(spec).real()[None]  # (1, N, d)
+    raise ValueError(f"Unknown real input {spec!r}: pass a ModelInput or an UploadInput.")

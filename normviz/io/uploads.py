@@ -9,6 +9,7 @@ every bad file raises ``ValueError`` naming what is wrong and what is accepted.
 from __future__ import annotations
 
 import io
+import math
 import pickle
 import warnings
 import zipfile
@@ -56,7 +57,8 @@ def _bad(what: str) -> ValueError:
 
 
 def load(name: str, data: bytes, *, drop_nonfinite: bool = False) -> Upload:
-    """Read activations from the bytes of a file called ``name``.
+    """Read activations from the bytes of a file called ``name``; whatever the bytes, the only error raised is
+    ``ValueError`` saying what to fix (headers are checked against the file's size before anything is allocated).
 
     ``drop_nonfinite=True`` drops tokens holding NaN or ±Inf (masked out) instead of refusing the file.
 
@@ -71,42 +73,74 @@ def load(name: str, data: bytes, *, drop_nonfinite: bool = False) -> Upload:
         raise _bad(f"{name!r} is {len(data) / 2**20:.1f} MB, over the {MAX_MB} MB cap.")
     if not data:
         raise _bad(f"{name!r} is empty (0 bytes).")
-    arr, key = _READERS[ext](data)
-    return _validate(arr, key, drop_nonfinite=drop_nonfinite)
+    try:
+        with warnings.catch_warnings():  # a parser's warning means a file it half understood: refuse it
+            warnings.simplefilter("error")
+            arr, key = _READERS[ext](bytes(data))
+            return _validate(arr, key, drop_nonfinite=drop_nonfinite)
+    except ValueError:
+        raise
+    except Exception as err:  # any parser's own error (zip, pickle, torch, MemoryError, a warning): say so
+        kind = "." + ("pt" if ext == "pth" else ext)
+        raise _bad(f"This is not a readable {kind} file ({type(err).__name__}: {str(err)[:200]}).") from err
 
 
 # --- readers: bytes -> (array or tensor, which key) ----------------------------------------------
 
 
-def _npy(data: bytes):
+def _npy_array(fp, size: int, kind: str) -> np.ndarray:
+    """One array from the .npy stream ``fp`` of ``size`` bytes, its header checked against ``size`` (and the
+    element cap) before a byte of data is allocated: a header claiming 10^12 values is refused, not obeyed."""
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
     try:
-        return np.load(io.BytesIO(data), allow_pickle=False), ""
-    except ValueError as err:
-        if "allow_pickle" in str(err) or "Object arrays" in str(err):
-            raise _bad("The .npy file holds Python objects (a pickle); they are refused, never unpickled.") from err
-        raise _bad(f"The .npy file could not be read: {err}.") from err
-    except (OSError, EOFError) as err:
-        raise _bad(f"This is not a readable .npy file ({err}).") from err
+        version = np.lib.format.read_magic(fp)
+        if version not in readers:
+            raise ValueError(f"format version {version}; save plain numbers with np.save")
+        shape, fortran, dtype = readers[version](fp)
+    except ValueError as err:  # numpy's own words, without which file or what is accepted
+        raise _bad(f"This is not a readable {kind} file: its .npy header is wrong ({str(err)[:200]}).") from err
+    if dtype.hasobject:
+        raise _bad(f"The {kind} file holds Python objects (a pickle); they are refused, never unpickled.")
+    if dtype.kind not in "biufc" or dtype.fields is not None or dtype.subdtype is not None:
+        raise _bad(f"The array holds non-numeric data ({dtype}).")
+    if any(n < 0 for n in shape):
+        raise _bad(f"The {kind} file's header claims a negative shape {shape}.")
+    count = math.prod(shape)
+    if count > inputs.MAX_ELEMENTS:
+        raise _bad(f"The array's header claims {count:,} values (shape {shape}), over the cap of "
+                   f"{inputs.MAX_ELEMENTS:,}.")  # fmt: skip
+    nbytes, left = count * dtype.itemsize, size - fp.tell()
+    if nbytes > left:
+        raise _bad(f"The {kind} file is cut short: its header claims shape {shape} of {dtype} ({nbytes:,} bytes), "
+                   f"but only {max(left, 0):,} bytes follow it.")  # fmt: skip
+    raw = fp.read(nbytes)
+    if len(raw) != nbytes:
+        raise _bad(f"The {kind} file is cut short: {len(raw):,} of {nbytes:,} bytes of data could be read.")
+    return np.frombuffer(raw, dtype=dtype, count=count).reshape(shape, order="F" if fortran else "C")
+
+
+def _npy(data: bytes):
+    return _npy_array(io.BytesIO(data), len(data), ".npy"), ""
+
+
+def _zip(data: bytes, kind: str) -> zipfile.ZipFile:
+    """The archive, refused before reading when its members claim to unpack to over 4x the upload cap."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as err:
+        raise _bad(f"This is not a readable {kind} file (not a zip archive).") from err
+    unpacked = sum(i.file_size for i in zf.infolist())
+    if unpacked > 4 * MAX_BYTES:
+        raise _bad(f"The {kind} unpacks to {unpacked / 2**20:.0f} MB, over {4 * MAX_MB} MB.")
+    return zf
 
 
 def _npz(data: bytes):
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        unpacked = sum(i.file_size for i in zf.infolist())
-    except zipfile.BadZipFile as err:
-        raise _bad("This is not a readable .npz file (not a zip archive).") from err
-    if unpacked > 4 * MAX_BYTES:
-        raise _bad(f"The .npz unpacks to {unpacked / 2**20:.0f} MB, over {4 * MAX_MB} MB.")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            key = _pick_key(list(npz.files), ".npz")
-            return npz[key], key
-    except ValueError as err:
-        if "allow_pickle" in str(err) or "Object arrays" in str(err):
-            raise _bad("The .npz file holds Python objects (a pickle); they are refused, never unpickled.") from err
-        raise
-    except (OSError, EOFError, zipfile.BadZipFile) as err:
-        raise _bad(f"This is not a readable .npz file ({err}).") from err
+    zf = _zip(data, ".npz")
+    members = {i.filename.removesuffix(".npy"): i for i in zf.infolist() if i.filename.endswith(".npy")}
+    key = _pick_key(list(members), ".npz")
+    with zf.open(members[key]) as fp:
+        return _npy_array(fp, members[key].file_size, ".npz"), key
 
 
 def _safetensors(data: bytes):
@@ -121,6 +155,12 @@ def _safetensors(data: bytes):
 
 
 def _pt(data: bytes):
+    if not data.startswith(b"PK"):  # torch.save has written zip archives since torch 1.6
+        raise _bad(
+            "The .pt file is not a zip archive (torch.save's format since torch 1.6; older files are raw "
+            "pickles): it was refused, never unpickled. Re-save it: torch.save(x, 'acts.pt')."
+        )
+    _zip(data, ".pt")
     try:
         with warnings.catch_warnings():  # torch warns about unusual pickle protocols before refusing them
             warnings.simplefilter("ignore")
@@ -153,13 +193,25 @@ def _csv(data: bytes):
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
         raise _bad("The .csv file has no rows.")
-    for skip in (0, 1):  # an optional header row
-        try:
-            arr = np.loadtxt(io.StringIO("\n".join(lines[skip:])), delimiter=",", dtype=np.float64, ndmin=2)
-            return arr, "header skipped" if skip else ""
-        except ValueError as err:
-            last = err
-    raise _bad(f"The .csv file has non-numeric values ({str(last)[:120]}). Use one number per cell, comma-separated.")
+    skip = 0 if _numbers(lines[0]) else 1  # a first row that is not numbers is a header
+    if skip == len(lines):
+        raise _bad("The .csv file has a header row but no rows of numbers.")
+    try:
+        arr = np.loadtxt(io.StringIO("\n".join(lines[skip:])), delimiter=",", dtype=np.float64, ndmin=2)
+    except ValueError as err:
+        raise _bad(
+            f"The .csv file has non-numeric values or rows of different lengths ({str(err)[:120]}). "
+            "Use one number per cell, comma-separated, the same count on every row."
+        ) from err
+    return arr, "header skipped" if skip else ""
+
+
+def _numbers(row: str) -> bool:
+    try:
+        [float(cell) for cell in row.split(",")]
+    except ValueError:
+        return False
+    return True
 
 
 _READERS = {"npy": _npy, "npz": _npz, "safetensors": _safetensors, "pt": _pt, "pth": _pt, "csv": _csv}
@@ -196,6 +248,9 @@ def _validate(arr, key: str, *, drop_nonfinite: bool) -> Upload:
             raise _bad(f"The tensor holds complex numbers ({t.dtype}); activations must be real.")
         if t.dtype == torch.bool:
             raise _bad(f"The tensor holds non-numeric data ({t.dtype}).")
+        if t.layout != torch.strided or t.is_quantized:
+            raise _bad(f"The tensor is {t.layout}{', quantized' if t.is_quantized else ''}: save a dense one, "
+                       "torch.save(x.to_dense().float(), 'acts.pt').")  # fmt: skip
         shape, dtype = tuple(t.shape), str(t.dtype).removeprefix("torch.")
     where = f" (key {key!r})" if key and not key.startswith("header") else ""
     if len(shape) not in (2, 3):
@@ -204,9 +259,12 @@ def _validate(arr, key: str, *, drop_nonfinite: bool) -> Upload:
         raise _bad(f"The array{where} is empty: shape {shape}.")
     if shape[-1] < 2:
         raise _bad(f"The array{where} has d = {shape[-1]} feature per token: a norm over one feature is constant.")
-    if int(np.prod(shape)) > inputs.MAX_ELEMENTS:
-        raise _bad(f"The array{where} holds {int(np.prod(shape)):,} values, over the cap of {inputs.MAX_ELEMENTS:,}.")
-    x = (t if t is not None else torch.from_numpy(np.ascontiguousarray(a))).to(torch.float32)
+    if math.prod(shape) > inputs.MAX_ELEMENTS:
+        raise _bad(f"The array{where} holds {math.prod(shape):,} values, over the cap of {inputs.MAX_ELEMENTS:,}.")
+    if t is None:
+        with np.errstate(over="ignore", invalid="ignore"):  # beyond float32's range is ±Inf, refused below
+            t = torch.from_numpy(a.astype(np.float32, order="C"))  # a writable copy, native byte order
+    x = t.to(torch.float32)
     x = x.reshape(1, *shape) if len(shape) == 2 else x  # (B, T, d)
     finite = torch.isfinite(x).all(-1)  # (B, T)
     bad = int((~finite).sum())
