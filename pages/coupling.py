@@ -16,22 +16,13 @@ DIMS = [3, 4, 8, 16, 32, 64]
 def controls_ui() -> dict:
     cols = st.columns([2, 3, 2, 2, 2, 2])
     norm = cols[0].selectbox(
-        "Norm",
-        list(norms.NORMS),
-        format_func=ui.labels.NORMS.get,
-        key="cp_norm",
-        bind=ui.BIND,
-        index=norms.NORMS.index("batchnorm"),
-        help="Which norm to differentiate.",
-    )
+        "Norm", list(norms.NORMS), format_func=ui.labels.NORMS.get, key="cp_norm", bind=ui.BIND,
+        index=norms.NORMS.index("batchnorm"), help="Which norm to differentiate.",
+    )  # fmt: skip
     kind = cols[1].selectbox(
-        "Input distribution",
-        inputs.KINDS,
-        format_func=ui.labels.KINDS.get,
-        key="cp_kind",
-        bind=ui.BIND,
+        "Input distribution", inputs.KINDS, format_func=ui.labels.KINDS.get, key="cp_kind", bind=ui.BIND,
         help=ui.labels.KIND_HELP,
-    )
+    )  # fmt: skip
     b = cols[2].slider("Sequences B", 1, 8, 4, key="cp_B", bind=ui.BIND, help="Sequences in the batch.")
     t = cols[3].slider("Tokens T", 1, 16, 8, key="cp_T", bind=ui.BIND, help="Tokens per sequence.")
     d = cols[4].select_slider(

@@ -33,111 +33,54 @@ FORMULAS = {
 def controls_ui() -> dict:
     top = st.columns([2, 2, 2, 2])
     norm = top[0].radio(
-        "Norm",
-        list(hypersphere.SPHERE_NORMS),
-        format_func=ui.labels.NORMS.get,
-        key="hs_norm",
-        bind=ui.BIND,
+        "Norm", list(hypersphere.SPHERE_NORMS), format_func=ui.labels.NORMS.get, key="hs_norm", bind=ui.BIND,
         help="Which normalization to apply to every token vector.",
-    )
+    )  # fmt: skip
     kind = top[1].selectbox(
-        "Input distribution",
-        KINDS,
-        format_func=ui.labels.KINDS.get,
-        key="hs_kind",
-        bind=ui.BIND,
-        index=KINDS.index("anisotropic"),
-        help=ui.labels.KIND_HELP + "\n\n" + ui.labels.REAL_KIND_HELP,
-    )
+        "Input distribution", KINDS, format_func=ui.labels.KINDS.get, key="hs_kind", bind=ui.BIND,
+        index=KINDS.index("anisotropic"), help=ui.labels.KIND_HELP + "\n\n" + ui.labels.REAL_KIND_HELP,
+    )  # fmt: skip
     real = kind in ui.labels.REAL_KINDS
     dim = top[2].select_slider(
-        "Features d",
-        DIMS,
-        value=3,
-        key="hs_dim",
-        disabled=real,
-        bind=ui.BIND,
+        "Features d", DIMS, value=3, key="hs_dim", disabled=real, bind=ui.BIND,
         help="d = 2 and d = 3 are drawn exactly; for d > 3 the view is a projection.",
-    )
+    )  # fmt: skip
     tokens = top[2].select_slider(
-        "Tokens",
-        TOKENS,
-        value=1024,
-        key="hs_tokens",
-        disabled=real,
-        bind=ui.BIND,
+        "Tokens", TOKENS, value=1024, key="hs_tokens", disabled=real, bind=ui.BIND,
         help="How many token vectors. Every statistic uses all of them; at most 3,000 are drawn.",
-    )
+    )  # fmt: skip
     method = top[3].radio(
-        "Projection (d > 3)",
-        ["ones+pca", "pca"],
-        key="hs_method",
-        bind=ui.BIND,
-        disabled=dim <= 3 and not real,
+        "Projection (d > 3)", ["ones+pca", "pca"], key="hs_method", bind=ui.BIND, disabled=dim <= 3 and not real,
         format_func=ui.labels.PROJECTIONS.get,
         help="All-ones axis + 2 PCs shows the mean direction LayerNorm removes; "
         "top 3 PCs keeps the most variance. Unused when d ≤ 3 (exact coordinates).",
-    )
+    )  # fmt: skip
     seed = top[3].number_input("Seed", 0, 10_000, 0, key="hs_seed", bind=ui.BIND, help="Same seed, same tokens.")
 
     uses_stats = norm in ("layernorm", "rmsnorm")
     has_affine = norm != "identity"
     low = st.columns(5)
     eps = low[0].select_slider(
-        "ε",
-        EPS,
-        value=1e-5,
-        key="hs_eps",
-        bind=ui.BIND,
-        disabled=not uses_stats,
-        format_func=lambda e: f"{e:g}",
+        "ε", EPS, value=1e-5, key="hs_eps", bind=ui.BIND, disabled=not uses_stats, format_func=lambda e: f"{e:g}",
         help="Added to the variance before the square root. Large ε pulls small "
         "tokens inside the sphere: ‖y‖ = √(d·σ²/(σ²+ε)). Only LayerNorm/RMSNorm.",
-    )
+    )  # fmt: skip
     gamma_scale = low[1].slider(
-        "γ scale",
-        0.25,
-        3.0,
-        1.0,
-        0.05,
-        key="hs_gscale",
-        bind=ui.BIND,
-        disabled=not has_affine,
+        "γ scale", 0.25, 3.0, 1.0, 0.05, key="hs_gscale", bind=ui.BIND, disabled=not has_affine,
         help="Multiplies every feature after normalizing: the sphere's radius.",
-    )
+    )  # fmt: skip
     gamma_spread = low[2].slider(
-        "γ anisotropy",
-        1.0,
-        4.0,
-        1.0,
-        0.1,
-        key="hs_gspread",
-        bind=ui.BIND,
-        disabled=not has_affine,
+        "γ anisotropy", 1.0, 4.0, 1.0, 0.1, key="hs_gspread", bind=ui.BIND, disabled=not has_affine,
         help="γⱼ = scale · anisotropy^tⱼ with tⱼ from −1 to 1: above 1 the sphere becomes an ellipsoid.",
-    )
+    )  # fmt: skip
     beta_shift = low[3].slider(
-        "β shift",
-        -3.0,
-        3.0,
-        0.0,
-        0.1,
-        key="hs_beta",
-        bind=ui.BIND,
-        disabled=not has_affine,
+        "β shift", -3.0, 3.0, 0.0, 0.1, key="hs_beta", bind=ui.BIND, disabled=not has_affine,
         help="Adds β = shift·(1, …, 1) after scaling: moves the whole sphere along the all-ones direction.",
-    )
+    )  # fmt: skip
     alpha = low[4].slider(
-        "DyT α",
-        0.05,
-        3.0,
-        0.5,
-        0.05,
-        key="hs_alpha",
-        bind=ui.BIND,
-        disabled=norm != "dyt",
+        "DyT α", 0.05, 3.0, 0.5, 0.05, key="hs_alpha", bind=ui.BIND, disabled=norm != "dyt",
         help="DyT's scale inside tanh (Zhu et al. 2025 start it at 0.5 and learn it).",
-    )
+    )  # fmt: skip
     spec = real_inputs.real_input_ui("hs_", kind)
     return dict(
         real=spec,

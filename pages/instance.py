@@ -128,19 +128,17 @@ pad_label = st.radio(
 p = ui.guarded(cached_padding, c["kind"], c["batch"], c["tokens"], c["dim"], instance.PAD_VALUES[pad_label], stop=False)
 if p is not None:
     seq = [f"{i + 1} ({n} real)" for i, n in enumerate(p.lengths)]
-    left, right = st.columns(2)
-    with left:
-        fig = charts.bars_figure(
-            seq, [("pads masked", p.mean_masked, "blue"), ("pads counted", p.mean_counted, "vermillion")],
-            ylabel="median |mean over real tokens|", xlabel="sequence", log_y=True, floor=1e-12,
-        )  # fmt: skip
-        ui.plotly_view(fig, key="in_pad_mean", revision=f"{rev}-{pad_label}", link_cameras=False, defer=True)
-    with right:
-        fig = charts.bars_figure(
-            seq, [("pads masked", p.var_masked, "blue"), ("pads counted", p.var_counted, "vermillion")],
-            ylabel="median |variance over real tokens − 1|", xlabel="sequence", log_y=True, floor=1e-12,
-        )  # fmt: skip
-        ui.plotly_view(fig, key="in_pad_var", revision=f"{rev}-{pad_label}", link_cameras=False, defer=True)
+    charts_of = (  # (key, masked, counted, what the y axis measures)
+        ("in_pad_mean", p.mean_masked, p.mean_counted, "median |mean over real tokens|"),
+        ("in_pad_var", p.var_masked, p.var_counted, "median |variance over real tokens − 1|"),
+    )
+    for col, (key, masked, counted, ylabel) in zip(st.columns(2), charts_of, strict=True):
+        with col:
+            fig = charts.bars_figure(
+                seq, [("pads masked", masked, "blue"), ("pads counted", counted, "vermillion")],
+                ylabel=ylabel, xlabel="sequence", log_y=True, floor=1e-12,
+            )  # fmt: skip
+            ui.plotly_view(fig, key=key, revision=f"{rev}-{pad_label}", link_cameras=False, defer=True)
     st.caption(
         "Sequence b keeps its first tokens real and pads the rest. With a mask (`normviz.norms.apply(..., mask=)`: "
         "statistics over real tokens only) the features of every sequence have mean 0 and variance 1 over its real "
