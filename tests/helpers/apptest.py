@@ -80,10 +80,10 @@ def check_restored(at: AppTest, restored: dict) -> None:
 
 
 def check_one_notice(at: AppTest, keys) -> None:
-    """Exactly one warning, naming every parameter in ``keys``."""
+    """Exactly one warning, naming every parameter in ``keys`` (as `code`)."""
     (notice,) = at.warning
     for key in keys:
-        assert key in notice.value, key
+        assert f"`{key}`" in notice.value, key
 
 
 def csv_columns(files: dict[str, bytes], name: str) -> dict[str, np.ndarray]:
