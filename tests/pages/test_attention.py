@@ -1,30 +1,17 @@
-"""AppTest for the Attention page: decode the charts and the 3D keys, check them against independent maths."""
+"""AppTest for the Attention page: the charts and the 3D keys decoded and checked against independent
+maths; its links (every control restored, garbage falls back with a notice) and the CSV of the keys."""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.optimize import linprog
-from streamlit.testing.v1 import AppTest
 
-from tests.helpers.figure_data import component_figure
+from tests.helpers.apptest import check_one_notice, check_restored, csv_columns, figure, figure_keys, open_page
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-def _app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    at.switch_page("pages/attention.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _figures(at) -> list[dict]:
-    return [component_figure(e) for e in at.get("bidi_component") if e.proto.component_name == "normviz.plotly_view"]
+KEYS = ["at_entropy", "at_max", "at_maps", "at_fraction", "at_keys"]  # every chart, in page order
 
 
 def _series(fig) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -33,11 +20,11 @@ def _series(fig) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 @pytest.fixture(scope="module")
 def att_app():
-    return _app()
+    return open_page("attention")
 
 
 def test_entropy_falls_without_norm_and_is_flat_with_layernorm(att_app):
-    entropy, largest, maps = _figures(att_app)[:3]
+    entropy, largest, maps = (figure(att_app, k) for k in KEYS[:3])
     e = _series(entropy)
     s, raw = e["no norm"]
     assert raw[0] > 0.95 * math.log(32) and raw[-1] < 0.05
@@ -60,7 +47,7 @@ def _inside(points, i):
 
 
 def test_3d_keys_unselectable_markers_are_inside_the_hull(att_app):
-    keys = {t["name"]: t for t in _figures(att_app)[4]["data"]}
+    keys = {t["name"]: t for t in figure(att_app, "at_keys")["data"]}
     pts = {k: np.stack([np.asarray(t[a], dtype=float) for a in "xyz"], 1) for k, t in keys.items()}
     sel = pts["projected x − μ1: selectable"]
     unsel = pts["projected: unselectable (inside the hull)"]
@@ -76,7 +63,7 @@ def test_3d_keys_unselectable_markers_are_inside_the_hull(att_app):
 
 
 def test_fraction_chart(att_app):
-    f = _series(_figures(att_app)[3])
+    f = _series(figure(att_app, "at_fraction"))
     n, ln = f["projection + scaling (LayerNorm): sets with one"]
     np.testing.assert_array_equal(n, [4, 6, 8, 12, 16, 24, 32, 48, 64])
     assert np.all(ln == 0)
@@ -87,14 +74,70 @@ def test_fraction_chart(att_app):
 
 
 def test_every_control_to_its_ends():
-    at = _app()
+    at = open_page("attention")
     for key in ("at_scale", "at_dim", "at_tokens", "at_n", "at_sets"):
         w = at.select_slider(key=key)
         for end in (w.options[0], w.options[-1]):
             w.set_value(type(w.value)(end)).run()
             assert not at.exception, (key, end, at.exception)
-            assert len(_figures(at)) == 5, (key, end, [e.value for e in at.error])
+            assert figure_keys(at) == KEYS, (key, end, [e.value for e in at.error])
     at.select_slider(key="at_sets").set_value(50).run()
     at.select_slider(key="at_kdim").set_value(6).run()
     at.number_input(key="at_seed").set_value(999).run()
-    assert not at.exception and len(_figures(at)) == 5
+    assert not at.exception and figure_keys(at) == KEYS
+
+
+# --- links ---
+
+AT_LINK = {
+    "at_scale": "0.3",
+    "at_dim": "16",
+    "at_tokens": "8",
+    "at_n": "12",
+    "at_kdim": "4",
+    "at_sets": "50",
+    "at_seed": "7",
+}
+
+
+AT_RESTORED = {
+    ("select_slider", "at_scale"): 0.3,
+    ("select_slider", "at_dim"): 16,
+    ("select_slider", "at_tokens"): 8,
+    ("select_slider", "at_n"): 12,
+    ("select_slider", "at_kdim"): 4,
+    ("select_slider", "at_sets"): 50,
+    ("number_input", "at_seed"): 7,
+}
+
+
+def test_attention_link_restores_every_control(csv_files):
+    csv_files.clear()
+    at = open_page("attention", AT_LINK)
+    check_restored(at, AT_RESTORED)
+    assert not at.warning
+    assert dict(at.query_params) == AT_LINK
+    assert figure(at, "at_maps")["data"][0]["z"].size == 8 * 8  # T = 8: an 8 × 8 attention matrix
+    keys = figure(at, "at_keys")["data"]
+    (raw,) = [t for t in keys if t["name"].startswith("raw keys")]
+    assert raw["x"].size == 12  # n = 12 keys drawn
+    cols = csv_columns(csv_files, "normviz-attention-keys.csv")
+    np.testing.assert_array_equal(cols["key"], np.arange(1, 13))
+    (normalized,) = [t for t in keys if t["name"].startswith("LayerNorm(x)")]
+    for a, axis in enumerate("xyz"):  # the figure sends float32 of the same float64 values
+        np.testing.assert_array_equal(cols[f"raw_k{a + 1}"].astype(np.float32), raw[axis])
+        np.testing.assert_array_equal(cols[f"layernorm_k{a + 1}"].astype(np.float32), normalized[axis])
+    inside = next(t for t in keys if t["name"].startswith("projected: unselectable"))
+    assert int((cols["unselectable"] == "True").sum()) == inside["x"].size
+
+
+def test_attention_garbage_falls_back_with_a_notice():
+    garbage = {"at_scale": "1e9", "at_dim": "-64", "at_tokens": "", "at_n": "3", "at_kdim": "2", "at_sets": "x",
+               "at_seed": "1000", "at_zzz": "<script>"}  # fmt: skip
+    at = open_page("attention", garbage)
+    check_restored(at, {("select_slider", "at_scale"): 10.0, ("select_slider", "at_dim"): 64,
+                         ("select_slider", "at_tokens"): 32, ("select_slider", "at_n"): 8,
+                         ("select_slider", "at_kdim"): 3, ("select_slider", "at_sets"): 100,
+                         ("number_input", "at_seed"): 0})  # fmt: skip
+    check_one_notice(at, garbage)
+    assert not at.error

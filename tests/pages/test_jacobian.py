@@ -1,0 +1,145 @@
+"""AppTest for the Jacobian page: the 3D arrows decoded and the geometry checked independently (numpy);
+its links (every control restored, garbage falls back with a notice) and the CSV of the drawn arrows."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tests.helpers.apptest import check_one_notice, check_restored, csv_columns, figure, figure_keys, open_page
+
+
+def _arrows(fig) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """name -> (start, vector) of each arrow's line trace."""
+    out = {}
+    for t in fig["data"]:
+        if t["type"] == "scatter3d" and t.get("legendgroup"):
+            p = np.stack([np.asarray(t[a], dtype=float) for a in "xyz"], 1)  # (2, 3)
+            out[t["name"].split(",")[0].split(" (")[0]] = (p[0], p[1] - p[0])
+    return out
+
+
+def _u(az, el):
+    a, e = math.radians(az), math.radians(el)
+    return np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)])
+
+
+@pytest.fixture(scope="module")
+def jac_app():
+    return open_page("jacobian")
+
+
+def test_default_arrows_are_exact_and_orthogonal(jac_app):
+    arrows = _arrows(figure(jac_app, "jc_view"))
+    x = arrows["input x"][1]
+    np.testing.assert_allclose(x, 2.5 * _u(10, 5), atol=1e-5)
+    y = arrows["output y = LayerNorm(x)"][1]
+    ref_y = (x - x.mean()) / x.std()
+    np.testing.assert_allclose(y, ref_y, atol=1e-5)
+    start, grad = arrows["∂loss/∂x = Jᵀg"]
+    np.testing.assert_allclose(start, x, atol=1e-6)  # drawn at x
+    g = grad / np.linalg.norm(grad)
+    assert abs(g.sum()) < 1e-5 and abs(g @ (x - x.mean())) / np.linalg.norm(x - x.mean()) < 1e-5
+    assert np.linalg.norm(grad) > 0.5
+
+
+def test_gradient_shrinks_as_one_over_s():
+    at = open_page("jacobian")
+    lengths = {}
+    for s in (2.5, 6.0):
+        at.select_slider(key="jc_scale").set_value(s).run()
+        assert not at.exception
+        lengths[s] = np.linalg.norm(_arrows(figure(at, "jc_view"))["∂loss/∂x = Jᵀg"][1])
+    assert lengths[6.0] / lengths[2.5] == pytest.approx(2.5 / 6.0, rel=1e-4)
+    sweep = figure(at, "jc_sweep")
+    line = next(t for t in sweep["data"] if t["name"] == "‖∂loss/∂x‖")
+    sx, sy = np.asarray(line["x"], dtype=float), np.asarray(line["y"], dtype=float)
+    assert np.polyfit(np.log(sx), np.log(sy), 1)[0] == pytest.approx(-1.0, abs=1e-4)
+
+
+def test_rmsnorm_and_directions_that_pass_nothing():
+    at = open_page("jacobian")
+    at.radio(key="jc_norm").set_value("rmsnorm").run()
+    arrows = _arrows(figure(at, "jc_view"))
+    x, grad = arrows["input x"][1], arrows["∂loss/∂x = Jᵀg"][1]
+    assert abs(grad @ x) / (np.linalg.norm(grad) * np.linalg.norm(x)) < 1e-5
+    np.testing.assert_allclose(np.linalg.norm(arrows["output y = RMSNorm(x)"][1]), math.sqrt(3), rtol=1e-5)
+    for up in ("radial", "ones"):
+        at.radio(key="jc_norm").set_value("layernorm").run()
+        at.selectbox(key="jc_up").set_value(up).run()
+        assert not at.exception
+        assert np.linalg.norm(_arrows(figure(at, "jc_view"))["∂loss/∂x = Jᵀg"][1]) < 1e-5
+
+
+def test_every_control_to_its_ends():
+    at = open_page("jacobian")
+    for norm in ("layernorm", "rmsnorm"):
+        at.radio(key="jc_norm").set_value(norm).run()
+        for key in ("jc_scale", "jc_az", "jc_el"):
+            w = at.select_slider(key=key) if key == "jc_scale" else at.slider(key=key)
+            ends = (w.options[0], w.options[-1]) if key == "jc_scale" else (w.min, w.max)
+            for end in ends:
+                w.set_value(float(end) if key == "jc_scale" else end).run()
+                assert not at.exception, (norm, key, end, at.exception)
+                assert figure_keys(at) == ["jc_view", "jc_sweep"]
+        for up in ("tangent", "radial", "ones", "e1", "e2", "e3"):
+            at.selectbox(key="jc_up").set_value(up).run()
+            assert not at.exception
+
+
+# --- links ---
+
+JC_LINK = {
+    "jc_norm": "RMSNorm",
+    "jc_up": "axis e₂",
+    "jc_scale": "0.4",
+    "jc_az": "-120",
+    "jc_el": "35",
+}
+
+
+JC_RESTORED = {
+    ("radio", "jc_norm"): "rmsnorm",
+    ("selectbox", "jc_up"): "e2",
+    ("select_slider", "jc_scale"): 0.4,
+    ("slider", "jc_az"): -120,
+    ("slider", "jc_el"): 35,
+}
+
+
+def test_jacobian_link_restores_every_control(csv_files):
+    csv_files.clear()
+    at = open_page("jacobian", JC_LINK)
+    check_restored(at, JC_RESTORED)
+    assert not at.warning
+    assert dict(at.query_params) == JC_LINK
+    # the input arrow is the link's x = s·u(azimuth, elevation)
+    (x,) = [t for t in figure(at, "jc_view")["data"] if t["type"] == "scatter3d" and t["name"] == "input x"]
+    a, e = np.radians(-120), np.radians(35)
+    u = np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
+    np.testing.assert_allclose([x["x"][1], x["y"][1], x["z"][1]], 0.4 * u, atol=1e-6)
+    # the CSV holds every drawn arrow: its tail and tip are the line trace's two points
+    cols = csv_columns(csv_files, "normviz-jacobian.csv")
+    lines = {t["name"]: t for t in figure(at, "jc_view")["data"] if t.get("legendgroup") and t["type"] == "scatter3d"}
+    assert list(cols["arrow"]) == list(lines)
+    for i, t in enumerate(lines.values()):
+        for a, axis in enumerate("xyz"):
+            assert np.float32(cols[f"tail_x{a + 1}"][i]) == t[axis][0]
+            assert np.float32(cols[f"tip_x{a + 1}"][i]) == t[axis][1]
+
+
+def test_jacobian_garbage_falls_back_with_a_notice():
+    garbage = {"jc_norm": "layernorm", "jc_up": "e4", "jc_scale": "0", "jc_az": "181", "jc_el": "abc"}
+    at = open_page("jacobian", garbage)
+    check_restored(at, {("radio", "jc_norm"): "layernorm", ("selectbox", "jc_up"): "tangent",
+                         ("select_slider", "jc_scale"): 2.5, ("slider", "jc_az"): 10,
+                         ("slider", "jc_el"): 5})  # fmt: skip
+    check_one_notice(at, [k for k in garbage if k != "jc_norm"])
+    assert not at.error
+
+
+def test_jacobian_default_values_in_the_link_are_not_called_invalid():
+    at = open_page("jacobian", {"jc_norm": "LayerNorm", "jc_scale": "2.5", "jc_az": "10"})
+    assert not at.warning
