@@ -1,4 +1,5 @@
-"""AppTest for the Batch page: decode each chart's data and check it against independent maths."""
+"""AppTest for the Batch page: each chart decoded and checked against independent maths; its links (every
+control restored, garbage falls back with one notice, old spellings still read) and the CSV of the cloud."""
 
 from __future__ import annotations
 
