@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.browser import assert_no_exception, wait_idle
+from tests.helpers.browser import no_exception, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -19,5 +19,5 @@ def test_every_page_loads_without_an_exception(page, fresh_app_url, path):
     page.goto(f"{fresh_app_url}/{path}")
     wait_idle(page)
     page.wait_for_selector("h1")
-    assert_no_exception(page)
+    assert no_exception(page)
     assert "Computing on" in page.locator("[data-testid='stSidebar']").inner_text()

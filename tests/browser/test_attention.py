@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.browser import assert_no_exception, js, open_view, press_and_wait_view
+from tests.helpers.browser import js, no_exception, open_view, press_and_wait_view
 
 pytestmark = pytest.mark.browser
 
@@ -18,4 +18,4 @@ def test_attention_keys_view_renders_and_follows_n(page, app_url):
     assert js(page, PROJECTED, KEYS) == 8
     press_and_wait_view(page, "Keys n", index=KEYS)
     assert js(page, PROJECTED, KEYS) == 12
-    assert_no_exception(page)
+    assert no_exception(page)

@@ -5,15 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.browser import (
-    assert_no_exception,
-    camera,
-    has_webgl,
-    open_view,
-    press_and_wait_view,
-    turn_camera,
-    xs,
-)
+from tests.helpers.browser import camera, has_webgl, no_exception, open_view, press_and_wait_view, turn_camera, xs
 
 pytestmark = pytest.mark.browser
 
@@ -28,4 +20,4 @@ def test_batch_page_cloud_renders_updates_with_b_and_keeps_the_camera(page, app_
     spread_after = xs(page, 0)
     assert spread_after != pytest.approx(spread_before), "the cloud did not change with B"
     assert camera(page) == pytest.approx(turned, abs=1e-6), "the camera was reset by the rerun"
-    assert_no_exception(page)
+    assert no_exception(page)

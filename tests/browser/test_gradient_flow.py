@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.browser import assert_no_exception, js, open_view, press_and_wait_view
+from tests.helpers.browser import js, no_exception, open_view, press_and_wait_view
 
 pytestmark = pytest.mark.browser
 
@@ -15,4 +15,4 @@ def test_gradient_flow_depth_slider_updates_the_layer_chart(page, app_url):
     assert js(page, "d._fullData[0].x.length") == 12
     press_and_wait_view(page, "Depth L", "ArrowLeft")
     assert js(page, "d._fullData[0].x.length") == 11
-    assert_no_exception(page)
+    assert no_exception(page)

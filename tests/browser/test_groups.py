@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.browser import assert_no_exception, js, open_view, press_and_wait_view, scenes_with_gl
+from tests.helpers.browser import js, no_exception, open_view, press_and_wait_view, scenes_with_gl
 
 pytestmark = pytest.mark.browser
 
@@ -13,7 +13,7 @@ MARKERS = "d._fullData.filter(t => t.mode === 'markers').length"
 
 def test_groups_render_through_webgl_and_follow_g(page, app_url):
     open_view(page, app_url, "groups", views=4, height=1200)
-    assert_no_exception(page)
+    assert no_exception(page)
     assert scenes_with_gl(page) == [True] * 4
     before = js(page, MARKERS)
     press_and_wait_view(page, "Groups G", "ArrowLeft")  # G = 4 -> 3: groups of 4 features, projected

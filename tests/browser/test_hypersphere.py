@@ -13,9 +13,9 @@ import pytest
 
 from tests.helpers.browser import (
     VIEW,
-    assert_no_exception,
     camera,
     has_webgl,
+    no_exception,
     open_view,
     press_and_wait_view,
     revision,
@@ -53,7 +53,7 @@ def test_keyboard_slider_updates_view_and_keeps_the_camera(page, app_url):
     assert x_after != pytest.approx(x_before), "the output points did not move with beta"
     assert camera(page) == pytest.approx(turned, abs=1e-6), "the camera was reset by the rerun"
     assert camera(page, "scene2") == pytest.approx(turned, abs=1e-6), "the scenes no longer turn together"
-    assert_no_exception(page)
+    assert no_exception(page)
 
 
 def test_the_largest_view_updates_in_place(page, app_url):
@@ -66,7 +66,7 @@ def test_the_largest_view_updates_in_place(page, app_url):
     press_and_wait_view(page, "Features d", "ArrowLeft")
     assert "65,536 tokens" in page.content() or "65536" in page.content()
     press_and_wait_view(page, "β shift")
-    assert_no_exception(page)
+    assert no_exception(page)
 
 
 def _download(page, label: str, tmp_path: Path) -> Path:

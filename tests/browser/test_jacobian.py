@@ -5,16 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.browser import (
-    VIEW,
-    assert_no_exception,
-    camera,
-    has_webgl,
-    js,
-    open_view,
-    press_and_wait_view,
-    turn_camera,
-)
+from tests.helpers.browser import VIEW, camera, has_webgl, js, no_exception, open_view, press_and_wait_view, turn_camera
 
 pytestmark = pytest.mark.browser
 
@@ -35,4 +26,4 @@ def test_jacobian_3d_view_renders_updates_and_keeps_the_camera(page, app_url):
     for key in ["ArrowLeft", "ArrowRight"] * 3:
         press_and_wait_view(page, "Input scale s", key)
     assert camera(page) == pytest.approx(turned, abs=1e-6)
-    assert_no_exception(page)
+    assert no_exception(page)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers.browser import VIEW, assert_no_exception, has_webgl, wait_idle
+from tests.helpers.browser import VIEW, has_webgl, no_exception, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +51,7 @@ def test_real_upload_good_then_bad_files(page, app_url, tmp_path):
     page.get_by_text("never unpickled").wait_for(timeout=60_000)
     wait_idle(page)
     assert not target.exists()
-    assert_no_exception(page)
+    assert no_exception(page)
     assert page.locator("h1", has_text="Real data").count() == 1  # the page still renders its controls
 
     nan = tmp_path / "nan.npy"
@@ -63,7 +63,7 @@ def test_real_upload_good_then_bad_files(page, app_url, tmp_path):
     page.get_by_text("Drop tokens with NaN/Inf", exact=True).click()
     page.get_by_text("1 tokens with NaN/Inf dropped").wait_for(timeout=60_000)
     page.wait_for_function(f"() => document.querySelector('{VIEW}')?._fullData?.[0].x.length === 239", timeout=60_000)
-    assert_no_exception(page)
+    assert no_exception(page)
 
 
 def test_pickle_payload_class_is_importable():

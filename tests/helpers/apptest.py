@@ -74,9 +74,36 @@ def widget(at: AppTest, label: str):
 
 
 def check_restored(at: AppTest, restored: dict) -> None:
-    """Each ``(widget type, key) -> value`` of ``restored`` is what that control now holds."""
-    for (kind, key), value in restored.items():
-        assert getattr(at, kind)(key=key).value == value, key
+    """Each ``(widget type, key) -> value`` (or ``key -> value``, read from session state) of ``restored``
+    is what that control now holds."""
+    for name, value in restored.items():
+        if isinstance(name, tuple):
+            kind, key = name
+            assert getattr(at, kind)(key=key).value == value, key
+        else:
+            assert at.session_state[name] == value, name
+
+
+def open_link(page: str, link: dict, restored: dict | None = None, *, csv_files: dict | None = None) -> AppTest:
+    """Open ``page`` from a shared ``link``: every control of ``restored`` holds its value, and no notice.
+
+    ``csv_files`` (the fixture): emptied first, so it then holds the CSVs of this page only.
+    """
+    if csv_files is not None:
+        csv_files.clear()
+    at = open_page(page, link)
+    check_restored(at, restored or {})
+    assert not at.warning, [w.value for w in at.warning]
+    return at
+
+
+def open_garbage(page: str, garbage: dict, defaults: dict | None = None, *, named=None) -> AppTest:
+    """Open ``page`` from a link of bad values: each control of ``defaults`` is back at its default, and one
+    notice names every parameter of ``named`` (default: all of ``garbage``)."""
+    at = open_page(page, garbage)
+    check_restored(at, defaults or {})
+    check_one_notice(at, garbage if named is None else named)
+    return at
 
 
 def check_one_notice(at: AppTest, keys) -> None:
@@ -97,3 +124,8 @@ def csv_columns(files: dict[str, bytes], name: str) -> dict[str, np.ndarray]:
         except ValueError:
             out[col] = np.array(values)
     return out
+
+
+def series(fig: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """name -> (x, y) of every trace of a line chart, as float64."""
+    return {t["name"]: (np.asarray(t["x"], dtype=float), np.asarray(t["y"], dtype=float)) for t in fig["data"]}

@@ -172,8 +172,9 @@ def press_and_wait_view(page, label: str, key: str = "ArrowRight", index: int = 
     return elapsed
 
 
-def assert_no_exception(page) -> None:
-    assert page.locator("[data-testid='stException']").count() == 0
+def no_exception(page) -> bool:
+    """No Streamlit exception box on the page."""
+    return page.locator("[data-testid='stException']").count() == 0
 
 
 def median_text_rerun(page, url, n=7) -> float:

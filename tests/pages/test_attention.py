@@ -9,13 +9,9 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from tests.helpers.apptest import check_one_notice, check_restored, csv_columns, figure, figure_keys, open_page
+from tests.helpers.apptest import csv_columns, figure, figure_keys, open_garbage, open_link, open_page, series
 
 KEYS = ["at_entropy", "at_max", "at_maps", "at_fraction", "at_keys"]  # every chart, in page order
-
-
-def _series(fig) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    return {t["name"]: (np.asarray(t["x"], dtype=float), np.asarray(t["y"], dtype=float)) for t in fig["data"]}
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +21,13 @@ def att_app():
 
 def test_entropy_falls_without_norm_and_is_flat_with_layernorm(att_app):
     entropy, largest, maps = (figure(att_app, k) for k in KEYS[:3])
-    e = _series(entropy)
+    e = series(entropy)
     s, raw = e["no norm"]
     assert raw[0] > 0.95 * math.log(32) and raw[-1] < 0.05
     assert np.all(np.diff(raw[s >= 1]) < 0)
     assert np.ptp(e["LayerNorm first"][1]) < 0.02 and e["LayerNorm first"][1].min() > 1.0
     np.testing.assert_allclose(e["uniform: ln T"][1], math.log(32), rtol=1e-6)
-    m = _series(largest)
+    m = series(largest)
     assert m["no norm"][1][-1] > 0.98 and m["LayerNorm first"][1].max() < 0.5
     # heatmaps: rows are distributions; at s = 10 the raw one is nearly one-hot
     raw_map, ln_map = (np.asarray(t["z"], dtype=float) for t in maps["data"])
@@ -63,7 +59,7 @@ def test_3d_keys_unselectable_markers_are_inside_the_hull(att_app):
 
 
 def test_fraction_chart(att_app):
-    f = _series(figure(att_app, "at_fraction"))
+    f = series(figure(att_app, "at_fraction"))
     n, ln = f["projection + scaling (LayerNorm): sets with one"]
     np.testing.assert_array_equal(n, [4, 6, 8, 12, 16, 24, 32, 48, 64])
     assert np.all(ln == 0)
@@ -89,33 +85,15 @@ def test_every_control_to_its_ends():
 
 # --- links ---
 
-AT_LINK = {
-    "at_scale": "0.3",
-    "at_dim": "16",
-    "at_tokens": "8",
-    "at_n": "12",
-    "at_kdim": "4",
-    "at_sets": "50",
-    "at_seed": "7",
-}
-
-
-AT_RESTORED = {
-    ("select_slider", "at_scale"): 0.3,
-    ("select_slider", "at_dim"): 16,
-    ("select_slider", "at_tokens"): 8,
-    ("select_slider", "at_n"): 12,
-    ("select_slider", "at_kdim"): 4,
-    ("select_slider", "at_sets"): 50,
-    ("number_input", "at_seed"): 7,
-}
+AT_LINK = {"at_scale": "0.3", "at_dim": "16", "at_tokens": "8", "at_n": "12", "at_kdim": "4", "at_sets": "50",
+           "at_seed": "7"}  # fmt: skip
+AT_RESTORED = {("select_slider", "at_scale"): 0.3, ("select_slider", "at_dim"): 16, ("select_slider", "at_tokens"): 8,
+               ("select_slider", "at_n"): 12, ("select_slider", "at_kdim"): 4, ("select_slider", "at_sets"): 50,
+               ("number_input", "at_seed"): 7}  # fmt: skip
 
 
 def test_attention_link_restores_every_control(csv_files):
-    csv_files.clear()
-    at = open_page("attention", AT_LINK)
-    check_restored(at, AT_RESTORED)
-    assert not at.warning
+    at = open_link("attention", AT_LINK, AT_RESTORED, csv_files=csv_files)
     assert dict(at.query_params) == AT_LINK
     assert figure(at, "at_maps")["data"][0]["z"].size == 8 * 8  # T = 8: an 8 × 8 attention matrix
     keys = figure(at, "at_keys")["data"]
@@ -134,10 +112,8 @@ def test_attention_link_restores_every_control(csv_files):
 def test_attention_garbage_falls_back_with_a_notice():
     garbage = {"at_scale": "1e9", "at_dim": "-64", "at_tokens": "", "at_n": "3", "at_kdim": "2", "at_sets": "x",
                "at_seed": "1000", "at_zzz": "<script>"}  # fmt: skip
-    at = open_page("attention", garbage)
-    check_restored(at, {("select_slider", "at_scale"): 10.0, ("select_slider", "at_dim"): 64,
-                         ("select_slider", "at_tokens"): 32, ("select_slider", "at_n"): 8,
-                         ("select_slider", "at_kdim"): 3, ("select_slider", "at_sets"): 100,
-                         ("number_input", "at_seed"): 0})  # fmt: skip
-    check_one_notice(at, garbage)
+    at = open_garbage("attention", garbage, {("select_slider", "at_scale"): 10.0, ("select_slider", "at_dim"): 64,
+                                             ("select_slider", "at_tokens"): 32, ("select_slider", "at_n"): 8,
+                                             ("select_slider", "at_kdim"): 3, ("select_slider", "at_sets"): 100,
+                                             ("number_input", "at_seed"): 0})  # fmt: skip
     assert not at.error

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from normviz.core import inputs
-from tests.helpers.apptest import check_one_notice, check_restored, csv_columns, figure, figure_keys, open_page, widget
+from tests.helpers.apptest import csv_columns, figure, figure_keys, open_garbage, open_link, open_page, widget
 
 KEYS = ["bt_cloud", "bt_sweep", "bt_population", "bt_train_eval", "bt_padding"]  # every chart, in page order
 
@@ -99,41 +99,22 @@ def test_every_control_to_its_ends():
 # --- links ---
 
 # every Batch control, with a value that is not its default, as a copied link carries it
-LINK = {
-    "bt_kind": "Heavy-tailed (Student-t)",
-    "bt_batch": "16",
-    "bt_tokens": "2",
-    "bt_dim": "3",
-    "bt_batches": "20",
-    "bt_momentum": "0.5",
-    "bt_steps": "50",
-    "bt_rmax": "2.0",
-    "bt_dmax": "1.5",
-}
-RESTORED = {
-    ("selectbox", "bt_kind"): "heavy_tailed",
-    ("select_slider", "bt_batch"): 16,
-    ("select_slider", "bt_tokens"): 2,
-    ("select_slider", "bt_dim"): 3,
-    ("select_slider", "bt_batches"): 20,
-    ("selectbox", "bt_momentum"): "0.5",
-    ("select_slider", "bt_steps"): 50,
-    ("slider", "bt_rmax"): 2.0,
-    ("slider", "bt_dmax"): 1.5,
-}
+LINK = {"bt_kind": "Heavy-tailed (Student-t)", "bt_batch": "16", "bt_tokens": "2", "bt_dim": "3", "bt_batches": "20",
+        "bt_momentum": "0.5", "bt_steps": "50", "bt_rmax": "2.0", "bt_dmax": "1.5"}  # fmt: skip
+RESTORED = {("selectbox", "bt_kind"): "heavy_tailed", ("select_slider", "bt_batch"): 16,
+            ("select_slider", "bt_tokens"): 2, ("select_slider", "bt_dim"): 3, ("select_slider", "bt_batches"): 20,
+            ("selectbox", "bt_momentum"): "0.5", ("select_slider", "bt_steps"): 50, ("slider", "bt_rmax"): 2.0,
+            ("slider", "bt_dmax"): 1.5}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def bt_link(csv_files):
-    csv_files.clear()
-    at = open_page("batch", LINK)
+    at = open_link("batch", LINK, RESTORED, csv_files=csv_files)
     return at, dict(csv_files)
 
 
 def test_link_restores_every_control(bt_link):
     at, _ = bt_link
-    check_restored(at, RESTORED)
-    assert not at.warning, [w.value for w in at.warning]
     assert dict(at.query_params) == LINK  # the URL keeps the view
     assert figure_keys(at) == KEYS
     cloud, _ = _cloud(figure(at, "bt_cloud"))
@@ -153,13 +134,12 @@ def test_csv_is_the_drawn_cloud(bt_link):
 def test_garbage_falls_back_with_one_notice():
     garbage = {"bt_kind": "<script>", "bt_batch": "3", "bt_tokens": "0", "bt_dim": "1e9", "bt_batches": "NaN",
                "bt_momentum": "0.7", "bt_steps": "-1", "bt_rmax": "99", "bt_dmax": "abc", "bt_nope": "1"}  # fmt: skip
-    at = open_page("batch", garbage)
-    check_restored(at, {("selectbox", "bt_kind"): "gaussian", ("select_slider", "bt_batch"): 4,
-                        ("select_slider", "bt_tokens"): 8, ("select_slider", "bt_dim"): 64,
-                        ("select_slider", "bt_batches"): 100, ("selectbox", "bt_momentum"): "0.1 (torch default)",
-                        ("select_slider", "bt_steps"): 100, ("slider", "bt_rmax"): 3.0,
-                        ("slider", "bt_dmax"): 5.0})  # fmt: skip
-    check_one_notice(at, garbage)
+    at = open_garbage("batch", garbage, {("selectbox", "bt_kind"): "gaussian", ("select_slider", "bt_batch"): 4,
+                                         ("select_slider", "bt_tokens"): 8, ("select_slider", "bt_dim"): 64,
+                                         ("select_slider", "bt_batches"): 100,
+                                         ("selectbox", "bt_momentum"): "0.1 (torch default)",
+                                         ("select_slider", "bt_steps"): 100, ("slider", "bt_rmax"): 3.0,
+                                         ("slider", "bt_dmax"): 5.0})  # fmt: skip
     assert figure_keys(at) == KEYS  # the page still draws everything
     assert not at.error
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.helpers.apptest import check_one_notice, figure, figure_keys, open_page, widget
+from tests.helpers.apptest import figure, figure_keys, open_garbage, open_link, open_page, widget
 
 
 def _cells(trace) -> np.ndarray:
@@ -59,14 +59,10 @@ RESTORED = {"cb_norms": ["batchnorm", "dyt"], "cb_B": 2, "cb_T": 3, "cb_d": 4, "
 
 
 def test_a_link_restores_every_control():
-    at = open_page("cube", LINK)
-    assert not at.warning, [w.value for w in at.warning]
-    for key, value in RESTORED.items():
-        assert at.session_state[key] == value, key
+    open_link("cube", LINK, RESTORED)
 
 
 def test_garbage_falls_back_with_one_notice():
     garbage = {"cb_norms": ["garbage"], "cb_B": "-3", "zz_unknown": "1", "cb_nope": "x"}
-    at = open_page("cube", garbage)
-    check_one_notice(at, [k for k in garbage if k.startswith("cb_")])
+    at = open_garbage("cube", garbage, named=[k for k in garbage if k.startswith("cb_")])
     assert figure_keys(at), "the page still draws its views"

@@ -10,13 +10,9 @@ import numpy as np
 import pytest
 
 from normviz.experiments import gradient_flow
-from tests.helpers.apptest import check_one_notice, check_restored, csv_columns, figure, figure_keys, open_page
+from tests.helpers.apptest import csv_columns, figure, figure_keys, open_garbage, open_link, open_page, series
 
 KEYS = ["gf_layers", "gf_depths", "gf_hidden"]  # every chart, in page order
-
-
-def _series(fig) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    return {t["name"]: (np.asarray(t["x"], dtype=float), np.asarray(t["y"], dtype=float)) for t in fig["data"]}
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +24,11 @@ def test_default_view_shows_three_charts_of_three_placements(default_app):
     assert figure_keys(default_app) == KEYS
     for key in KEYS:
         fig = figure(default_app, key)
-        assert {"Post-LN", "Pre-LN", "Peri-LN"} <= set(_series(fig))
+        assert {"Post-LN", "Pre-LN", "Peri-LN"} <= set(series(fig))
 
 
 def test_layer_chart_is_the_seed_mean_of_the_contract(default_app):
-    layers = _series(figure(default_app, "gf_layers"))
+    layers = series(figure(default_app, "gf_layers"))
     for placement, label in (("post", "Post-LN"), ("pre", "Pre-LN")):
         x, y = layers[label]
         np.testing.assert_array_equal(x, np.arange(1, 13))
@@ -41,7 +37,7 @@ def test_layer_chart_is_the_seed_mean_of_the_contract(default_app):
 
 
 def test_depth_chart_slopes_follow_xiong_et_al(default_app):
-    depth = _series(figure(default_app, "gf_depths"))
+    depth = series(figure(default_app, "gf_depths"))
     slope = {k: np.polyfit(np.log(x), np.log(y), 1)[0] for k, (x, y) in depth.items()}
     assert -0.7 < slope["Pre-LN"] < -0.3, slope
     assert abs(slope["Post-LN"]) < 0.15, slope
@@ -53,7 +49,7 @@ def test_depth_chart_slopes_follow_xiong_et_al(default_app):
 
 
 def test_hidden_chart_post_is_sqrt_d_and_pre_grows(default_app):
-    hidden = _series(figure(default_app, "gf_hidden"))
+    hidden = series(figure(default_app, "gf_hidden"))
     np.testing.assert_allclose(hidden["Post-LN"][1][1:], math.sqrt(64), rtol=1e-4)
     pre = hidden["Pre-LN"][1]
     assert pre[-1] > 2 * pre[0] and np.all(np.diff(pre[::3]) > 0)
@@ -66,12 +62,12 @@ def test_depth_width_and_no_norm():
     at.select_slider(key="gf_dim").set_value(16).run()
     at.button_group(key="gf_placements").set_value(["post", "none"]).run()
     assert not at.exception
-    layers = _series(figure(at, "gf_layers"))
+    layers = series(figure(at, "gf_layers"))
     assert set(layers) == {"Post-LN", "no norm"} and len(layers["Post-LN"][0]) == 3
     assert np.all(layers["no norm"][1] > 2 * layers["Post-LN"][1])  # no norm: larger gradients ...
-    depth = _series(figure(at, "gf_depths"))
+    depth = series(figure(at, "gf_depths"))
     assert depth["no norm"][1][-1] > 1e3 * depth["Post-LN"][1][-1]  # ... and exploding with depth (L = 48)
-    np.testing.assert_allclose(_series(figure(at, "gf_hidden"))["Post-LN"][1][1:], 4.0, rtol=1e-4)  # √16
+    np.testing.assert_allclose(series(figure(at, "gf_hidden"))["Post-LN"][1][1:], 4.0, rtol=1e-4)  # √16
 
 
 def test_every_control_to_its_ends_and_no_placement():
@@ -98,39 +94,21 @@ def test_every_control_to_its_ends_and_no_placement():
 
 # --- links ---
 
-GF_LINK = {
-    "gf_norm": "RMSNorm",
-    "gf_depth": "5",
-    "gf_dim": "16",
-    "gf_heads": "2",
-    "gf_batch": "2",
-    "gf_seeds": "3",
-    "gf_placements": ["Pre-LN", "no norm"],
-}
-
-
-GF_RESTORED = {
-    ("selectbox", "gf_norm"): "rmsnorm",
-    ("slider", "gf_depth"): 5,
-    ("select_slider", "gf_dim"): 16,
-    ("select_slider", "gf_heads"): 2,
-    ("select_slider", "gf_batch"): 2,
-    ("slider", "gf_seeds"): 3,
-    ("button_group", "gf_placements"): ["pre", "none"],
-}
+GF_LINK = {"gf_norm": "RMSNorm", "gf_depth": "5", "gf_dim": "16", "gf_heads": "2", "gf_batch": "2", "gf_seeds": "3",
+           "gf_placements": ["Pre-LN", "no norm"]}  # fmt: skip
+GF_RESTORED = {("selectbox", "gf_norm"): "rmsnorm", ("slider", "gf_depth"): 5, ("select_slider", "gf_dim"): 16,
+               ("select_slider", "gf_heads"): 2, ("select_slider", "gf_batch"): 2, ("slider", "gf_seeds"): 3,
+               ("button_group", "gf_placements"): ["pre", "none"]}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def gf_link(csv_files):
-    csv_files.clear()
-    at = open_page("gradient-flow", GF_LINK)
+    at = open_link("gradient-flow", GF_LINK, GF_RESTORED, csv_files=csv_files)
     return at, dict(csv_files)
 
 
 def test_gradient_flow_link_restores_every_control(gf_link):
     at, _ = gf_link
-    check_restored(at, GF_RESTORED)
-    assert not at.warning
     assert at.query_params["gf_placements"] == ["Pre-LN", "no norm"]  # the URL keeps the view
     assert {k: v for k, v in at.query_params.items() if k != "gf_placements"} == {
         k: v for k, v in GF_LINK.items() if k != "gf_placements"
@@ -160,12 +138,10 @@ def test_gradient_flow_csv_is_the_layer_chart(gf_link):
 def test_gradient_flow_garbage_falls_back_with_a_notice():
     garbage = {"gf_norm": "BatchNorm", "gf_depth": "0", "gf_dim": "17", "gf_heads": "3", "gf_batch": "NaN",
                "gf_seeds": "1e99", "gf_placements": "Mid-LN", "gf_nope": "1"}  # fmt: skip
-    at = open_page("gradient-flow", garbage)
-    check_restored(at, {("selectbox", "gf_norm"): "layernorm", ("slider", "gf_depth"): 12,
-                         ("select_slider", "gf_dim"): 64, ("select_slider", "gf_heads"): 4,
-                         ("select_slider", "gf_batch"): 8, ("slider", "gf_seeds"): 2,
-                         ("button_group", "gf_placements"): ["post", "pre", "peri"]})  # fmt: skip
-    check_one_notice(at, garbage)
+    defaults = {("selectbox", "gf_norm"): "layernorm", ("slider", "gf_depth"): 12, ("select_slider", "gf_dim"): 64,
+                ("select_slider", "gf_heads"): 4, ("select_slider", "gf_batch"): 8, ("slider", "gf_seeds"): 2,
+                ("button_group", "gf_placements"): ["post", "pre", "peri"]}  # fmt: skip
+    at = open_garbage("gradient-flow", garbage, defaults)
     assert len(figure(at, "gf_layers")["data"]) == 3
 
 

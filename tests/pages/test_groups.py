@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from normviz.core import inputs
-from tests.helpers.apptest import check_one_notice, figure, figure_keys, open_page, widget
+from tests.helpers.apptest import figure, figure_keys, open_garbage, open_link, open_page, widget
 
 
 def test_groups_page_draws_each_group_on_its_circle():
@@ -77,14 +77,10 @@ RESTORED = {"gn_kind": "outliers", "gn_dim": 24, "gn_G_24": 8, "gn_tokens": 1024
 
 
 def test_a_link_restores_every_control():
-    at = open_page("groups", LINK)
-    assert not at.warning, [w.value for w in at.warning]
-    for key, value in RESTORED.items():
-        assert at.session_state[key] == value, key
+    open_link("groups", LINK, RESTORED)
 
 
 def test_garbage_falls_back_with_one_notice():
     garbage = {"gn_G_12": "5", "gn_dim": "7", "gn_kind": "<script>"}
-    at = open_page("groups", garbage)
-    check_one_notice(at, [k for k in garbage if k.startswith("gn_")])
+    at = open_garbage("groups", garbage)  # every key is the page's
     assert figure_keys(at), "the page still draws its views"

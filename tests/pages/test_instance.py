@@ -10,7 +10,7 @@ import numpy as np
 import torch.nn.functional as F
 
 from normviz.core import inputs
-from tests.helpers.apptest import check_one_notice, csv_columns, figure, figure_keys, open_page, widget
+from tests.helpers.apptest import csv_columns, figure, figure_keys, open_garbage, open_link, open_page, widget
 
 
 def test_instance_page_puts_every_feature_on_the_token_circle():
@@ -46,16 +46,12 @@ RESTORED = {"in_kind": "low_rank", "in_B": 3, "in_T": 5, "in_d": 8, "in_pad": "g
 
 
 def test_a_link_restores_every_control():
-    at = open_page("instance", LINK)
-    assert not at.warning, [w.value for w in at.warning]
-    for key, value in RESTORED.items():
-        assert at.session_state[key] == value, key
+    open_link("instance", LINK, RESTORED)
 
 
 def test_garbage_falls_back_with_one_notice():
     garbage = {"in_T": "1", "in_d": "nan", "in_pad": "lava"}
-    at = open_page("instance", garbage)
-    check_one_notice(at, [k for k in garbage if k.startswith("in_")])
+    at = open_garbage("instance", garbage)  # every key is the page's
     assert figure_keys(at), "the page still draws its views"
 
 

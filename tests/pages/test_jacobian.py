@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.helpers.apptest import check_one_notice, check_restored, csv_columns, figure, figure_keys, open_page
+from tests.helpers.apptest import csv_columns, figure, figure_keys, open_garbage, open_link, open_page
 
 
 def _arrows(fig) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -91,29 +91,13 @@ def test_every_control_to_its_ends():
 
 # --- links ---
 
-JC_LINK = {
-    "jc_norm": "RMSNorm",
-    "jc_up": "axis e₂",
-    "jc_scale": "0.4",
-    "jc_az": "-120",
-    "jc_el": "35",
-}
-
-
-JC_RESTORED = {
-    ("radio", "jc_norm"): "rmsnorm",
-    ("selectbox", "jc_up"): "e2",
-    ("select_slider", "jc_scale"): 0.4,
-    ("slider", "jc_az"): -120,
-    ("slider", "jc_el"): 35,
-}
+JC_LINK = {"jc_norm": "RMSNorm", "jc_up": "axis e₂", "jc_scale": "0.4", "jc_az": "-120", "jc_el": "35"}
+JC_RESTORED = {("radio", "jc_norm"): "rmsnorm", ("selectbox", "jc_up"): "e2", ("select_slider", "jc_scale"): 0.4,
+               ("slider", "jc_az"): -120, ("slider", "jc_el"): 35}  # fmt: skip
 
 
 def test_jacobian_link_restores_every_control(csv_files):
-    csv_files.clear()
-    at = open_page("jacobian", JC_LINK)
-    check_restored(at, JC_RESTORED)
-    assert not at.warning
+    at = open_link("jacobian", JC_LINK, JC_RESTORED, csv_files=csv_files)
     assert dict(at.query_params) == JC_LINK
     # the input arrow is the link's x = s·u(azimuth, elevation)
     (x,) = [t for t in figure(at, "jc_view")["data"] if t["type"] == "scatter3d" and t["name"] == "input x"]
@@ -132,11 +116,10 @@ def test_jacobian_link_restores_every_control(csv_files):
 
 def test_jacobian_garbage_falls_back_with_a_notice():
     garbage = {"jc_norm": "layernorm", "jc_up": "e4", "jc_scale": "0", "jc_az": "181", "jc_el": "abc"}
-    at = open_page("jacobian", garbage)
-    check_restored(at, {("radio", "jc_norm"): "layernorm", ("selectbox", "jc_up"): "tangent",
-                         ("select_slider", "jc_scale"): 2.5, ("slider", "jc_az"): 10,
-                         ("slider", "jc_el"): 5})  # fmt: skip
-    check_one_notice(at, [k for k in garbage if k != "jc_norm"])
+    at = open_garbage("jacobian", garbage, {("radio", "jc_norm"): "layernorm", ("selectbox", "jc_up"): "tangent",
+                                            ("select_slider", "jc_scale"): 2.5, ("slider", "jc_az"): 10,
+                                            ("slider", "jc_el"): 5},
+                      named=[k for k in garbage if k != "jc_norm"])  # fmt: skip
     assert not at.error
 
 
