@@ -84,10 +84,10 @@ def served(script: str, log_path: Path) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
-def wait_idle(page):
+def wait_idle(page, timeout: int = 60_000):
     """Wait until Streamlit has finished the current run (no 'Running...' status widget)."""
     page.wait_for_selector("[data-testid='stApp']")
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
 
 
 def open_view(page, url: str, path: str, views: int = 1, height: int = 1100) -> float:
@@ -101,7 +101,7 @@ def open_view(page, url: str, path: str, views: int = 1, height: int = 1100) -> 
         timeout=120_000,
     )
     shown = time.perf_counter() - t0
-    wait_idle(page)
+    wait_idle(page, timeout=120_000)  # the charts below the first views (the Batch page computes four more)
     return shown
 
 
