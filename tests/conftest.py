@@ -12,7 +12,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 import pytest
 
 from normviz.io import exports
-from tests.helpers.browser import CHROMIUM, FLAGS, serve
+from tests.helpers.browser import CHROMIUM, FLAGS, served
 
 
 @pytest.fixture(scope="session")
@@ -25,20 +25,18 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": FLAGS}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
-    proc, url = serve("app.py", tmp_path_factory.mktemp("app") / "streamlit.log")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    """One ``streamlit run app.py`` for every browser test (pages keep no state between browser tabs)."""
+    with served("app.py", tmp_path_factory.mktemp("app") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
-def text_only_url(tmp_path_factory):
-    proc, url = serve("tests/apps/text_only.py", tmp_path_factory.mktemp("text") / "streamlit.log")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+def fresh_app_url(tmp_path_factory):
+    """A server no browser has visited yet: its first visitor's page is the first run of app.py."""
+    with served("app.py", tmp_path_factory.mktemp("fresh") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The latency baseline for browser tests: a slider whose rerun only changes text."""
+"""The latency floor for benchmarks/bench_browser_latency.py: a slider whose rerun only changes text."""
 
 import streamlit as st
 

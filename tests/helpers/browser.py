@@ -1,7 +1,9 @@
 """The browser-test harness: Debian's chromium for pytest-playwright, `streamlit run` servers on free
-ports, and helpers that wait for Streamlit and for the in-place 3D view (`.normviz-plot`).
+ports, and helpers that wait for Streamlit and for the in-place 3D views (`.normviz-plot`).
 
-Fixtures live in ``tests/conftest.py``; browser test files import the helpers from here.
+Fixtures live in ``tests/conftest.py``; browser test files (tests/browser/test_<page>.py) and
+``benchmarks/bench_browser_latency.py`` import the helpers from here. A page's views are numbered in
+page order (``index``), as ``document.querySelectorAll('.normviz-plot')`` finds them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,58 +75,112 @@ def serve(script: str, log_path: Path, *, cwd: Path = ROOT, env: dict[str, str] 
     raise RuntimeError(f"streamlit run {script} did not start: {log_path.read_text()[-2000:]}")
 
 
-def wait_idle(page):
+@contextmanager
+def served(script: str, log_path: Path) -> Iterator[str]:
+    """``streamlit run script`` on a free port for the ``with`` block; its URL."""
+    proc, url = serve(script, log_path)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def wait_idle(page, timeout: int = 60_000):
     """Wait until Streamlit has finished the current run (no 'Running...' status widget)."""
     page.wait_for_selector("[data-testid='stApp']")
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
 
 
-def revision(page) -> str:
-    return page.evaluate(f"() => document.querySelector('{VIEW}')?.dataset.revision || ''")
-
-
-def open_sphere(page, url):
-    page.set_viewport_size({"width": 1400, "height": 1100})
-    page.goto(f"{url}/hypersphere")
-    page.wait_for_function(f"() => document.querySelector('{VIEW}')?.dataset.revision", timeout=60_000)
-    wait_idle(page)
-
-
-def press_and_wait_view(page, label: str, key: str = "ArrowRight") -> float:
-    """Press a key on a slider; seconds until the 3D view shows the new figure."""
-    before = revision(page)
-    slider = page.locator(f"input[type=range][aria-label='{label}']")
-    slider.focus()
+def open_view(page, url: str, path: str, views: int = 1, height: int = 1100) -> float:
+    """Open ``url/path`` and wait until its first ``views`` 3D views / charts are drawn; seconds that took."""
+    page.set_viewport_size({"width": 1400, "height": height})
     t0 = time.perf_counter()
-    slider.press(key)
+    page.goto(f"{url}/{path}")
     page.wait_for_function(
-        f"(old) => {{ const d = document.querySelector('{VIEW}'); return d && d.dataset.revision !== old; }}",
-        arg=before,
-        timeout=60_000,
+        f"(n) => Array.from(document.querySelectorAll('{VIEW}')).filter(d => d.dataset.revision).length >= n",
+        arg=views,
+        timeout=120_000,
     )
-    return time.perf_counter() - t0
+    shown = time.perf_counter() - t0
+    wait_idle(page, timeout=120_000)  # the charts below the first views (the Batch page computes four more)
+    return shown
 
 
-def turn_camera(page, at_x: float) -> dict:
-    """Drag across the first view at ``at_x`` of its width, as a user turns a 3D scene; the new eye."""
-    box = page.locator(VIEW).first.bounding_box()
-    x0, y0 = box["x"] + box["width"] * at_x, box["y"] + box["height"] * 0.5
+def js(page, expr: str, index: int = 0):
+    """Evaluate ``expr`` with ``d`` the page's ``index``-th view (a plotly graph div)."""
+    return page.evaluate(f"(i) => {{ const d = document.querySelectorAll('{VIEW}')[i]; return {expr}; }}", index)
+
+
+def revision(page, index: int = 0) -> str:
+    return js(page, "d?.dataset.revision || ''", index)
+
+
+def xs(page, trace: int, index: int = 0) -> list[float]:
+    """The x coordinates trace ``trace`` of view ``index`` draws."""
+    return js(page, f"Array.from(d._fullData[{trace}].x)", index)
+
+
+def camera(page, scene: str = "scene", index: int = 0) -> dict:
+    return js(page, f"JSON.parse(JSON.stringify(d._fullLayout.{scene}.camera.eye))", index)
+
+
+def scenes_with_gl(page, index: int = 0) -> list[bool]:
+    """For each 3D scene of view ``index``: does it draw through WebGL?"""
+    return js(
+        page,
+        "Object.keys(d._fullLayout).filter(k => /^scene\\d*$/.test(k))"
+        ".map(s => !!(d._fullLayout[s]._scene && d._fullLayout[s]._scene.glplot))",
+        index,
+    )
+
+
+def has_webgl(page, selector: str = VIEW) -> bool:
+    """Does the first ``selector`` element's first scene draw through WebGL?"""
+    return page.evaluate(
+        f"""() => {{ const d = document.querySelector('{selector}');
+            return !!(d && d._fullLayout && d._fullLayout.scene._scene && d._fullLayout.scene._scene.glplot); }}"""
+    )
+
+
+def turn_camera(page, at_x: float = 0.5, index: int = 0, at_y: float = 0.5) -> dict:
+    """Drag across view ``index`` at (``at_x``, ``at_y``) of its size, as a user turns a 3D scene; the new eye."""
+    box = page.locator(VIEW).nth(index).bounding_box()
+    x0, y0 = box["x"] + box["width"] * at_x, box["y"] + box["height"] * at_y
     page.mouse.move(x0, y0)
     page.mouse.down()
     for i in range(1, 11):
         page.mouse.move(x0 + 12 * i, y0 + 5 * i)
     page.mouse.up()
     page.wait_for_timeout(300)
-    return camera(page)
+    return camera(page, index=index)
 
 
-def camera(page, scene="scene"):
-    return page.evaluate(
-        f"() => JSON.parse(JSON.stringify(document.querySelector('{VIEW}')._fullLayout.{scene}.camera.eye))"
+def press_and_wait_view(page, label: str, key: str = "ArrowRight", index: int = 0) -> float:
+    """Press a key on a slider; seconds until view ``index`` shows the new figure (then waits for the run)."""
+    before = revision(page, index)
+    slider = page.locator(f"[role=slider][aria-label='{label}'], input[type=range][aria-label='{label}']").first
+    slider.focus()
+    t0 = time.perf_counter()
+    slider.press(key)
+    page.wait_for_function(
+        f"([i, old]) => {{ const d = document.querySelectorAll('{VIEW}')[i];"
+        " return !!d && d.dataset.revision !== old; }",
+        arg=[index, before],
+        timeout=60_000,
     )
+    elapsed = time.perf_counter() - t0
+    wait_idle(page)
+    return elapsed
+
+
+def no_exception(page) -> bool:
+    """No Streamlit exception box on the page."""
+    return page.locator("[data-testid='stException']").count() == 0
 
 
 def median_text_rerun(page, url, n=7) -> float:
+    """The floor: median seconds from a key press to the text-only app (tests/apps/text_only.py) showing it."""
     page.goto(url)
     wait_idle(page)
     times = []

@@ -5,33 +5,17 @@ query parameters restore every control, garbage falls back with a notice, errors
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from streamlit.testing.v1 import AppTest
 
 from normviz.io import capture
-from tests.helpers.figure_data import component_figure
+from tests.helpers.apptest import check_one_notice, figure, figure_keys, open_page
 
-ROOT = Path(__file__).resolve().parents[2]
 D = 384
-
-
-def _open(params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/real-data.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _views(at) -> list[dict]:
-    return [component_figure(e) for e in at.get("bidi_component") if e.proto.component_name == "normviz.plotly_view"]
+KEYS = ["rd_view", "rd_massive", "rd_layers", "rd_affine"]  # every chart, in page order
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +41,10 @@ def _ones_coordinate(tokens: torch.Tensor) -> np.ndarray:
 
 
 def test_default_view_is_the_captured_stream_and_its_own_layernorm(reference):
-    at = _open()
+    at = open_page("real-data")
     assert not at.error
-    figs = _views(at)
-    assert len(figs) == 4  # 3D pair, massive features, per-layer angles, gamma/beta
-    before, after = figs[0]["data"][0], figs[0]["data"][1]
+    assert figure_keys(at) == KEYS  # 3D pair, massive features, per-layer angles, gamma/beta
+    before, after = figure(at, "rd_view")["data"][0], figure(at, "rd_view")["data"][1]
     points, first = reference
     mod, x = points[2]  # default capture point 2
     # every real token is drawn (113 < 3000); axis 1 is the all-ones direction: coordinate = sum(x)/sqrt(d)
@@ -70,7 +53,7 @@ def test_default_view_is_the_captured_stream_and_its_own_layernorm(reference):
         y = F.layer_norm(x, (D,), mod.weight, mod.bias, mod.eps)  # the model's own LayerNorm
     np.testing.assert_allclose(np.sort(after["x"]), _ones_coordinate(y), rtol=1e-4, atol=1e-4)
     # the massive-feature chart marks feature 99, whose peak is hundreds of times the median
-    bars = figs[1]["data"][0]
+    bars = figure(at, "rd_massive")["data"][0]
     assert int(np.argmax(bars["y"])) == 99
     assert bars["y"][99] == pytest.approx(float(x[:, 99].abs().max()), rel=1e-5)
     (text,) = [m.value for m in at.markdown if "massive feature" in m.value]
@@ -83,15 +66,15 @@ def test_default_view_is_the_captured_stream_and_its_own_layernorm(reference):
 def test_query_params_restore_every_control(reference):
     params = {"rd_point": "5", "rd_own": "false", "rd_method": "top 3 PCs", "rd_maxtok": "32",
               "rd_text": "The cat sat. A dog ran!"}  # fmt: skip
-    at = _open(params)
+    at = open_page("real-data", params)
     assert at.text_area(key="rd_text").value == "The cat sat. A dog ran!"
-    assert _views(at)[0]["data"][0]["x"].size == 12  # [CLS] the cat sat . [SEP] + [CLS] a dog ran ! [SEP]
+    assert figure(at, "rd_view")["data"][0]["x"].size == 12  # [CLS] the cat sat . [SEP] + [CLS] a dog ran ! [SEP]
     assert at.slider(key="rd_point").value == 5
     assert at.toggle(key="rd_own").value is False
     assert at.radio(key="rd_method").value == "pca"
     assert at.select_slider(key="rd_maxtok").value == 32
     assert not at.warning
-    after = _views(at)[0]["data"][1]
+    after = figure(at, "rd_view")["data"][1]
     pts = np.stack([after["x"], after["y"], after["z"]], axis=1)
     # plain LayerNorm (no gamma, beta): every output has length sqrt(d); the 3 PCs show at most that
     assert np.linalg.norm(pts, axis=1).max() <= math.sqrt(D) * (1 + 1e-5)
@@ -99,25 +82,25 @@ def test_query_params_restore_every_control(reference):
 
 
 def test_default_values_in_a_link_are_accepted_quietly():
-    at = _open({"rd_own": "true", "rd_point": "2", "rd_source": "MiniLM (bundled, offline)", "rd_maxtok": "64"})
+    link = {"rd_own": "true", "rd_point": "2", "rd_source": "MiniLM (bundled, offline)", "rd_maxtok": "64"}
+    at = open_page("real-data", link)
     assert not at.warning
 
 
 def test_garbage_query_params_fall_back_with_a_notice():
-    at = _open({"rd_point": "99", "rd_maxtok": "abc", "rd_source": "<script>alert(1)</script>", "rd_bogus": "1"})
+    garbage = {"rd_point": "99", "rd_maxtok": "abc", "rd_source": "<script>alert(1)</script>", "rd_bogus": "1"}
+    at = open_page("real-data", garbage)
     assert at.slider(key="rd_point").value == 2
     assert at.select_slider(key="rd_maxtok").value == 64
     assert at.radio(key="rd_source").value == "minilm"
-    (notice,) = at.warning
-    for key in ("rd_point", "rd_maxtok", "rd_source", "rd_bogus"):
-        assert key in notice.value
-    assert len(_views(at)) == 4  # the page still draws everything
+    check_one_notice(at, ("rd_point", "rd_maxtok", "rd_source", "rd_bogus"))
+    assert figure_keys(at) == KEYS  # the page still draws everything
 
 
 def test_upload_without_a_file_and_an_unavailable_model_explain_themselves():
-    at = _open({"rd_source": "Upload a file"})
+    at = open_page("real-data", {"rd_source": "Upload a file"})
     assert any("Accepted:" in i.value for i in at.info)
-    assert not at.error and not _views(at)
-    at = _open({"rd_source": "Another model", "rd_model": "normviz-no-such-org/no-such-model"})
+    assert not at.error and not figure_keys(at)
+    at = open_page("real-data", {"rd_source": "Another model", "rd_model": "normviz-no-such-org/no-such-model"})
     (err,) = at.error
     assert "Could not load" in err.value and "HF_HUB_OFFLINE" in err.value

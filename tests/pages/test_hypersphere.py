@@ -1,46 +1,21 @@
-"""AppTest for every page: no exception, every control moved, the figures' data decoded and checked."""
+"""AppTest for the Hypersphere page: the default view, every control moved, the figures' data decoded and
+checked; shareable links (every control restored, garbage falls back with a notice, old spellings still
+read); MiniLM's residual stream as the input distribution."""
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.helpers.figure_data import component_figure
-
-TIMEOUT = 120
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-def _app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception, at.exception
-    if page:
-        at.switch_page(page).run()
-        assert not at.exception, at.exception
-    return at
-
-
-def _by_label(widgets, label):
-    found = [w for w in widgets if w.label == label]
-    assert found, f"no widget labelled {label!r}"
-    return found[0]
-
-
-def _views(at) -> list[dict]:
-    """Every figure the page drew through ui.plotly_view, in page order."""
-    return [component_figure(e) for e in at.get("bidi_component") if e.proto.component_name == "normviz.plotly_view"]
+from tests.helpers.apptest import check_one_notice, figure, open_link, open_page, raw_figure, widget
 
 
 def _sphere_figure(at) -> dict:
-    views = [f for f in _views(at) if "scene2" in f["layout"]]
-    assert len(views) == 1
-    return views[0]
+    fig = figure(at, "hs_view")
+    assert "scene2" in fig["layout"]
+    return fig
 
 
 def _points(fig, scene: str) -> np.ndarray:
@@ -57,15 +32,9 @@ def _points(fig, scene: str) -> np.ndarray:
     return np.stack([t["x"], t["y"], t["z"]], axis=1).astype(np.float64)
 
 
-def test_home_page_runs_and_links_to_the_hypersphere():
-    at = _app()
-    assert "normviz" in at.title[0].value
-    assert any("Computing on" in c.value for c in at.sidebar.caption)
-
-
 @pytest.fixture(scope="module")
 def sphere_app():
-    return _app("pages/hypersphere.py")
+    return open_page("hypersphere")
 
 
 def test_default_view_is_layernorm_on_the_exact_circle(sphere_app):
@@ -80,8 +49,7 @@ def test_default_view_is_layernorm_on_the_exact_circle(sphere_app):
     np.testing.assert_allclose(after.sum(axis=1), 0.0, atol=1e-4)  # on the plane y1 + y2 + y3 = 0
     assert fig["layout"]["uirevision"]  # a constant uirevision keeps the camera
     # points travel as base64 float32 arrays, never as lists of numbers
-    view = next(e for e in at.get("bidi_component") if e.proto.component_name == "normviz.plotly_view")
-    raw = json.loads(json.loads(view.proto.json)["figure"])
+    raw = raw_figure(at, "hs_view")
     assert all(raw["data"][i]["x"]["dtype"] == "f4" and "bdata" in raw["data"][i]["x"] for i in (0, 1))
     # the input scene holds the same tokens before the norm: not on the circle
     before = _points(fig, "scene")
@@ -91,8 +59,8 @@ def test_default_view_is_layernorm_on_the_exact_circle(sphere_app):
 
 def test_radius_histogram_counts_every_token(sphere_app):
     at = sphere_app
-    hist = next(f for f in _views(at) if any(t["type"] == "bar" for t in f["data"]))
-    tokens = _by_label(at.select_slider, "Tokens").value
+    hist = figure(at, "hs_hist")
+    tokens = widget(at, "Tokens").value
     bars = [t for t in hist["data"] if t["type"] == "bar"]
     assert len(bars) == 2
     assert int(np.sum(bars[0]["y"])) == tokens
@@ -103,10 +71,10 @@ def test_radius_histogram_counts_every_token(sphere_app):
 
 
 def test_d2_layernorm_gives_only_two_points():
-    at = _app("pages/hypersphere.py")
-    _by_label(at.select_slider, "Features d").set_value(2).run()
+    at = open_page("hypersphere")
+    widget(at, "Features d").set_value(2).run()
     # with eps, a token with x1 ~ x2 lands inside: |y1| = sqrt(v / (v + eps)), v = (x1 - x2)^2 / 4
-    _by_label(at.select_slider, "ε").set_value(1e-12).run()
+    widget(at, "ε").set_value(1e-12).run()
     assert not at.exception
     after = _points(_sphere_figure(at), "scene2")
     np.testing.assert_allclose(np.abs(after[:, :2]), 1.0, atol=1e-3)
@@ -116,7 +84,7 @@ def test_d2_layernorm_gives_only_two_points():
 
 
 def test_rmsnorm_sphere_keeps_the_mean_and_gamma_beta_move_it():
-    at = _app("pages/hypersphere.py")
+    at = open_page("hypersphere")
     at.radio(key="hs_norm").set_value("rmsnorm").run()
     at.selectbox(key="hs_kind").set_value("shifted").run()
     assert not at.exception
@@ -133,8 +101,8 @@ def test_rmsnorm_sphere_keeps_the_mean_and_gamma_beta_move_it():
 
 
 def test_high_dimension_projection_says_what_it_keeps():
-    at = _app("pages/hypersphere.py")
-    _by_label(at.select_slider, "Features d").set_value(64).run()
+    at = open_page("hypersphere")
+    widget(at, "Features d").set_value(64).run()
     assert not at.exception
     fig = _sphere_figure(at)
     assert "all-ones" in fig["layout"]["scene"]["xaxis"]["title"]["text"]
@@ -147,19 +115,19 @@ def test_high_dimension_projection_says_what_it_keeps():
 
 
 def test_dead_controls_are_disabled():
-    at = _app("pages/hypersphere.py")
+    at = open_page("hypersphere")
     assert at.slider(key="hs_alpha").disabled  # alpha is DyT's
     assert at.radio(key="hs_method").disabled  # d = 3 is exact
     at.radio(key="hs_norm").set_value("identity").run()
     assert at.slider(key="hs_gscale").disabled and at.slider(key="hs_beta").disabled
     at.radio(key="hs_norm").set_value("dyt").run()
     assert not at.slider(key="hs_alpha").disabled
-    assert _by_label(at.select_slider, "ε").disabled
+    assert widget(at, "ε").disabled
 
 
 @pytest.mark.parametrize("norm", ["layernorm", "rmsnorm", "dyt", "identity"])
 def test_every_slider_to_both_ends(norm):
-    at = _app("pages/hypersphere.py")
+    at = open_page("hypersphere")
     at.radio(key="hs_norm").set_value(norm).run()
     at.selectbox(key="hs_kind").set_value("outliers").run()
     for w in list(at.slider) + list(at.select_slider):
@@ -182,3 +150,64 @@ def _option_value(widget, option):
         "ε": [1e-12, 1e-8, 1e-5, 1e-3, 1e-2, 0.1, 1.0, 10.0],
     }[widget.label]
     return values[list(widget.options).index(option)]
+
+
+# every Hypersphere control, with a value that is not its default, as a copied link carries it
+LINK = {"hs_norm": "RMSNorm", "hs_kind": "Heavy-tailed (Student-t)", "hs_dim": "16", "hs_tokens": "256",
+        "hs_method": "top 3 PCs", "hs_seed": "7", "hs_eps": "0.001", "hs_gscale": "1.5", "hs_gspread": "2.0",
+        "hs_beta": "-0.5", "hs_alpha": "1.25"}  # fmt: skip
+RESTORED = {("radio", "hs_norm"): "rmsnorm", ("selectbox", "hs_kind"): "heavy_tailed", ("select_slider", "hs_dim"): 16,
+            ("select_slider", "hs_tokens"): 256, ("radio", "hs_method"): "pca", ("number_input", "hs_seed"): 7,
+            ("select_slider", "hs_eps"): 1e-3, ("slider", "hs_gscale"): 1.5, ("slider", "hs_gspread"): 2.0,
+            ("slider", "hs_beta"): -0.5, ("slider", "hs_alpha"): 1.25}  # fmt: skip
+
+
+def test_link_restores_every_control():
+    at = open_link("hypersphere", LINK, RESTORED)
+    assert dict(at.query_params) == LINK  # the URL keeps the view
+    # the view is the one the link names: 256 tokens drawn
+    assert figure(at, "hs_view")["data"][0]["x"].size == 256
+
+
+def test_garbage_falls_back_to_defaults_with_a_notice():
+    garbage = {"hs_norm": "BatchNorm", "hs_dim": "5", "hs_eps": "-1", "hs_seed": "1e99", "hs_gscale": "NaN",
+               "hs_kind": "../../etc/passwd", "hs_tokens": "9" * 400, "hs_nope": "1"}  # fmt: skip
+    at = open_page("hypersphere", garbage)
+    assert at.radio(key="hs_norm").value == "layernorm"
+    assert at.select_slider(key="hs_dim").value == 3
+    assert at.select_slider(key="hs_eps").value == 1e-5
+    assert at.number_input(key="hs_seed").value == 0
+    assert at.slider(key="hs_gscale").value == 1.0
+    assert at.selectbox(key="hs_kind").value == "anisotropic"
+    assert at.select_slider(key="hs_tokens").value == 1024
+    check_one_notice(at, garbage)
+    assert figure(at, "hs_view")["data"][0]["x"].size == 1024
+
+
+def test_a_default_value_in_the_link_is_not_called_invalid():
+    at = open_page("hypersphere", {"hs_norm": "LayerNorm", "hs_eps": "1e-05", "hs_seed": "0"})
+    assert not at.warning
+
+
+def test_minilm_residual_stream_as_input():
+    at = open_page("hypersphere", {"hs_kind": "Real: MiniLM's residual stream", "hs_norm": "RMSNorm", "hs_point": "4"})
+    assert not at.error
+    assert at.select_slider(key="hs_dim").disabled and at.select_slider(key="hs_tokens").disabled
+    after = figure(at, "hs_view")["data"][1]
+    pts = np.stack([after["x"], after["y"], after["z"]], axis=1)
+    assert 100 < pts.shape[0] < 200  # the default paragraph's real tokens, padding excluded
+    assert np.linalg.norm(pts, axis=1).max() <= math.sqrt(384) * (1 + 1e-5)  # RMSNorm: on the sphere of √d
+    assert any("d = 384" in c.value for c in at.caption)
+
+
+def test_upload_input_without_a_file_asks_for_one():
+    at = open_page("hypersphere", {"hs_kind": "Real: your uploaded file"})
+    assert any("Accepted:" in i.value for i in at.info)
+    assert not at.error
+
+
+def test_an_old_link_spelling_of_dyt_still_restores_its_view():
+    at = open_page("hypersphere", {"hs_norm": "DyT (Dynamic Tanh)"})  # ui.labels.LEGACY
+    assert at.radio(key="hs_norm").value == "dyt"
+    assert not at.warning
+    assert not at.slider(key="hs_alpha").disabled  # the DyT view: its alpha is live

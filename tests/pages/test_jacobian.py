@@ -1,29 +1,14 @@
-"""AppTest for the Jacobian page: decode the 3D arrows and check the geometry independently (numpy)."""
+"""AppTest for the Jacobian page: the 3D arrows decoded and the geometry checked independently (numpy);
+its links (every control restored, garbage falls back with a notice) and the CSV of the drawn arrows."""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.helpers.figure_data import component_figure
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-def _app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    at.switch_page("pages/jacobian.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _figures(at) -> list[dict]:
-    return [component_figure(e) for e in at.get("bidi_component") if e.proto.component_name == "normviz.plotly_view"]
+from tests.helpers.apptest import csv_columns, figure, figure_keys, open_garbage, open_link, open_page
 
 
 def _arrows(fig) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -43,11 +28,11 @@ def _u(az, el):
 
 @pytest.fixture(scope="module")
 def jac_app():
-    return _app()
+    return open_page("jacobian")
 
 
 def test_default_arrows_are_exact_and_orthogonal(jac_app):
-    arrows = _arrows(_figures(jac_app)[0])
+    arrows = _arrows(figure(jac_app, "jc_view"))
     x = arrows["input x"][1]
     np.testing.assert_allclose(x, 2.5 * _u(10, 5), atol=1e-5)
     y = arrows["output y = LayerNorm(x)"][1]
@@ -61,23 +46,23 @@ def test_default_arrows_are_exact_and_orthogonal(jac_app):
 
 
 def test_gradient_shrinks_as_one_over_s():
-    at = _app()
+    at = open_page("jacobian")
     lengths = {}
     for s in (2.5, 6.0):
         at.select_slider(key="jc_scale").set_value(s).run()
         assert not at.exception
-        lengths[s] = np.linalg.norm(_arrows(_figures(at)[0])["∂loss/∂x = Jᵀg"][1])
+        lengths[s] = np.linalg.norm(_arrows(figure(at, "jc_view"))["∂loss/∂x = Jᵀg"][1])
     assert lengths[6.0] / lengths[2.5] == pytest.approx(2.5 / 6.0, rel=1e-4)
-    sweep = _figures(at)[1]
+    sweep = figure(at, "jc_sweep")
     line = next(t for t in sweep["data"] if t["name"] == "‖∂loss/∂x‖")
     sx, sy = np.asarray(line["x"], dtype=float), np.asarray(line["y"], dtype=float)
     assert np.polyfit(np.log(sx), np.log(sy), 1)[0] == pytest.approx(-1.0, abs=1e-4)
 
 
 def test_rmsnorm_and_directions_that_pass_nothing():
-    at = _app()
+    at = open_page("jacobian")
     at.radio(key="jc_norm").set_value("rmsnorm").run()
-    arrows = _arrows(_figures(at)[0])
+    arrows = _arrows(figure(at, "jc_view"))
     x, grad = arrows["input x"][1], arrows["∂loss/∂x = Jᵀg"][1]
     assert abs(grad @ x) / (np.linalg.norm(grad) * np.linalg.norm(x)) < 1e-5
     np.testing.assert_allclose(np.linalg.norm(arrows["output y = RMSNorm(x)"][1]), math.sqrt(3), rtol=1e-5)
@@ -85,11 +70,11 @@ def test_rmsnorm_and_directions_that_pass_nothing():
         at.radio(key="jc_norm").set_value("layernorm").run()
         at.selectbox(key="jc_up").set_value(up).run()
         assert not at.exception
-        assert np.linalg.norm(_arrows(_figures(at)[0])["∂loss/∂x = Jᵀg"][1]) < 1e-5
+        assert np.linalg.norm(_arrows(figure(at, "jc_view"))["∂loss/∂x = Jᵀg"][1]) < 1e-5
 
 
 def test_every_control_to_its_ends():
-    at = _app()
+    at = open_page("jacobian")
     for norm in ("layernorm", "rmsnorm"):
         at.radio(key="jc_norm").set_value(norm).run()
         for key in ("jc_scale", "jc_az", "jc_el"):
@@ -98,7 +83,46 @@ def test_every_control_to_its_ends():
             for end in ends:
                 w.set_value(float(end) if key == "jc_scale" else end).run()
                 assert not at.exception, (norm, key, end, at.exception)
-                assert len(_figures(at)) == 2
+                assert figure_keys(at) == ["jc_view", "jc_sweep"]
         for up in ("tangent", "radial", "ones", "e1", "e2", "e3"):
             at.selectbox(key="jc_up").set_value(up).run()
             assert not at.exception
+
+
+# --- links ---
+
+JC_LINK = {"jc_norm": "RMSNorm", "jc_up": "axis e₂", "jc_scale": "0.4", "jc_az": "-120", "jc_el": "35"}
+JC_RESTORED = {("radio", "jc_norm"): "rmsnorm", ("selectbox", "jc_up"): "e2", ("select_slider", "jc_scale"): 0.4,
+               ("slider", "jc_az"): -120, ("slider", "jc_el"): 35}  # fmt: skip
+
+
+def test_jacobian_link_restores_every_control(csv_files):
+    at = open_link("jacobian", JC_LINK, JC_RESTORED, csv_files=csv_files)
+    assert dict(at.query_params) == JC_LINK
+    # the input arrow is the link's x = s·u(azimuth, elevation)
+    (x,) = [t for t in figure(at, "jc_view")["data"] if t["type"] == "scatter3d" and t["name"] == "input x"]
+    a, e = np.radians(-120), np.radians(35)
+    u = np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
+    np.testing.assert_allclose([x["x"][1], x["y"][1], x["z"][1]], 0.4 * u, atol=1e-6)
+    # the CSV holds every drawn arrow: its tail and tip are the line trace's two points
+    cols = csv_columns(csv_files, "normviz-jacobian.csv")
+    lines = {t["name"]: t for t in figure(at, "jc_view")["data"] if t.get("legendgroup") and t["type"] == "scatter3d"}
+    assert list(cols["arrow"]) == list(lines)
+    for i, t in enumerate(lines.values()):
+        for a, axis in enumerate("xyz"):
+            assert np.float32(cols[f"tail_x{a + 1}"][i]) == t[axis][0]
+            assert np.float32(cols[f"tip_x{a + 1}"][i]) == t[axis][1]
+
+
+def test_jacobian_garbage_falls_back_with_a_notice():
+    garbage = {"jc_norm": "layernorm", "jc_up": "e4", "jc_scale": "0", "jc_az": "181", "jc_el": "abc"}
+    at = open_garbage("jacobian", garbage, {("radio", "jc_norm"): "layernorm", ("selectbox", "jc_up"): "tangent",
+                                            ("select_slider", "jc_scale"): 2.5, ("slider", "jc_az"): 10,
+                                            ("slider", "jc_el"): 5},
+                      named=[k for k in garbage if k != "jc_norm"])  # fmt: skip
+    assert not at.error
+
+
+def test_jacobian_default_values_in_the_link_are_not_called_invalid():
+    at = open_page("jacobian", {"jc_norm": "LayerNorm", "jc_scale": "2.5", "jc_az": "10"})
+    assert not at.warning

@@ -1,0 +1,63 @@
+"""AppTest for the Instance page: every feature on the token circle, padding masked or counted; links and the CSV.
+
+Each test decodes the figure data the page sent and checks it against maths done here independently
+(torch functional ops, numpy float64), then drives controls to their ends looking for tracebacks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch.nn.functional as F
+
+from normviz.core import inputs
+from tests.helpers.apptest import csv_columns, figure, figure_keys, open_garbage, open_link, open_page, widget
+
+
+def test_instance_page_puts_every_feature_on_the_token_circle():
+    at = open_page("instance")
+    fig = figure(at, "in_view")  # shifted input, B = 4, T = 3, d = 64
+    after = np.stack([fig["data"][1][k] for k in "xyz"], 1).astype(np.float64)
+    x = inputs.sample("shifted", batch=4, tokens=3, dim=64, seed=0).double()
+    ref = F.instance_norm(x.transpose(1, 2)).reshape(-1, 3).numpy()  # (B*d, T), torch itself
+    np.testing.assert_allclose(np.sort(np.linalg.norm(after, axis=1)), np.sort(np.linalg.norm(ref, axis=1)), rtol=1e-5)
+    np.testing.assert_allclose(after.sum(1), 0.0, atol=5e-5)
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["InstanceNorm: token 1 moves"]) > 0.1
+    assert float(metrics["The claim (LayerNorm, no γ, β): token 1"]) == 0.0
+    assert float(metrics["InstanceNorm: token 1 of sequence 2"]) == 0.0
+
+
+def test_instance_page_padding_masked_against_counted():
+    at = open_page("instance")
+    widget(at, "Tokens per sequence T").set_value(8).run()
+    mean = figure(at, "in_pad_mean")["data"]
+    masked, counted = (np.asarray(t["customdata"]) for t in mean)
+    assert (masked < 1e-5).all() and (counted[1:] > 1e-2).all()
+    at.radio(key="in_pad").set_value("garbage (±10)").run()
+    assert not at.exception
+    for label in ["Sequences B", "Tokens per sequence T"]:
+        for end in (widget(at, label).min, widget(at, label).max):
+            widget(at, label).set_value(end).run()
+            assert not at.exception, (label, end)
+
+
+LINK = {"in_kind": "Low-rank", "in_B": "3", "in_T": "5", "in_d": "8", "in_pad": "garbage (±10)"}
+RESTORED = {"in_kind": "low_rank", "in_B": 3, "in_T": 5, "in_d": 8, "in_pad": "garbage (±10)"}
+
+
+def test_a_link_restores_every_control():
+    open_link("instance", LINK, RESTORED)
+
+
+def test_garbage_falls_back_with_one_notice():
+    garbage = {"in_T": "1", "in_d": "nan", "in_pad": "lava"}
+    at = open_garbage("instance", garbage)  # every key is the page's
+    assert figure_keys(at), "the page still draws its views"
+
+
+def test_exported_csv_holds_what_the_view_draws(csv_files):
+    at = open_page("instance", {"in_B": "2"})
+    view = figure(at, "in_view")
+    cols = csv_columns(csv_files, "normviz-instance.csv")
+    drawn = np.stack([view["data"][1][k] for k in "xyz"], 1)
+    np.testing.assert_allclose(np.stack([cols[f"output_axis{i}"] for i in (1, 2, 3)], 1), drawn, rtol=1e-6)
