@@ -74,7 +74,6 @@ def trend_sentence(label: str, t: gradient_flow.Trend, depth: int) -> str:
 
 def paper_comparison(trends: dict[str, gradient_flow.Trend], depth: int) -> str:
     """The paper's Fig. 3 beside what this model measures with these settings, and the mechanism."""
-    seen = {"falls": "falls", "rises": "rises", "flat": "stays about flat"}
     here = []
     for label, paper in (("Post-LN", "rises"), ("Pre-LN", "flat")):
         if label in trends and depth > 1:
@@ -82,7 +81,8 @@ def paper_comparison(trends: dict[str, gradient_flow.Trend], depth: int) -> str:
             agree = "as in the paper" if t.direction == paper else "unlike the paper"
             if label == "Post-LN" and t.direction == "flat":
                 agree = "far flatter than in the paper's figure"
-            here.append(f"{label}'s {seen[t.direction]} (layer {depth} / layer 1 = {t.ratio:.2f}), {agree}")
+            went = "stays about flat" if t.direction == "flat" else t.direction
+            here.append(f"{label}'s {went} (layer {depth} / layer 1 = {t.ratio:.2f}), {agree}")
     if {"Post-LN", "Pre-LN"} <= set(trends):
         pre, post = trends["Pre-LN"].first, trends["Post-LN"].first
         side = "above" if pre > post else "below"

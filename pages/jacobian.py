@@ -59,9 +59,9 @@ def cached_sweep(norm, azimuth, elevation, upstream):
 
 def blocked_sentence(blocked: dict[str, float], name: str) -> str:
     """What reaches x for g along y and along 1, from the measured ‖∂loss/∂x‖ of each (0: blocked)."""
-    what = {"radial": "along y", "ones": "along 1"}
-    stop = [what[k] for k, v in blocked.items() if v == 0]
-    passes = [f"{what[k]}, ‖∂loss/∂x‖ = {v:.2f} flows back" for k, v in blocked.items() if v != 0]
+    along = [("along y" if k == "radial" else "along 1", v) for k, v in blocked.items()]  # radial, ones
+    stop = [name for name, v in along if v == 0]
+    passes = [f"{name}, ‖∂loss/∂x‖ = {v:.2f} flows back" for name, v in along if v != 0]
     out = f"Pick the output direction {' or '.join(stop)}: nothing flows back through {name}." if stop else ""
     if passes:
         out += f" For g {'; '.join(passes)}: {name} does not center, so the input can still move its output along 1."
