@@ -62,6 +62,45 @@ def placement_series(curves: dict[str, np.ndarray], ranges: dict | None = None) 
     return out
 
 
+def trend_sentence(label: str, t: gradient_flow.Trend, depth: int) -> str:
+    """How one curve of the layer chart goes, in words, from the measured numbers."""
+    if depth == 1:
+        return f"{label}: {t.first:#.2g}."
+    if t.direction == "flat":
+        return (f"{label}'s stays between {t.low:#.2g} (layer {t.low_layer}) and {t.high:#.2g} (layer {t.high_layer}); "
+                f"layer {depth} / layer 1 = {t.ratio:.2f}.")  # fmt: skip
+    return f"{label}'s {t.direction} from {t.first:#.2g} at layer 1 to {t.last:#.2g} at layer {depth} (×{t.ratio:.2f})."
+
+
+def paper_comparison(trends: dict[str, gradient_flow.Trend], depth: int) -> str:
+    """The paper's Fig. 3 beside what this model measures with these settings, and the mechanism."""
+    here = []
+    for label, paper in (("Post-LN", "rises"), ("Pre-LN", "flat")):
+        if label in trends and depth > 1:
+            t = trends[label]
+            agree = "as in the paper" if t.direction == paper else "unlike the paper"
+            if label == "Post-LN" and t.direction == "flat":
+                agree = "far flatter than in the paper's figure"
+            went = "stays about flat" if t.direction == "flat" else t.direction
+            here.append(f"{label}'s {went} (layer {depth} / layer 1 = {t.ratio:.2f}), {agree}")
+    if {"Post-LN", "Pre-LN"} <= set(trends):
+        pre, post = trends["Pre-LN"].first, trends["Post-LN"].first
+        side = "above" if pre > post else "below"
+        here.append(f"Pre-LN's layer-1 gradient, {pre:#.2g}, is {side} Post-LN's, {post:#.2g}")
+    measured = f" With these settings this model measures: {'; '.join(here)}." if here else ""
+    return (
+        "Xiong et al. (2020, Fig. 3 and §3.3) report that at initialization Post-LN's FFN-weight gradient grows "
+        "towards the last layer, while Pre-LN's stays about the same across layers." + measured + "\n\n"
+        "Pre-LN's final norm cannot make a trend across layers: its 1/‖x_L‖ multiplies every layer's gradient "
+        "alike. The trend comes on the way down. The gradient reaching layer l has passed back through every block "
+        "above it, and each block adds to the residual path's identity its branch's Jacobian, which reads x_k "
+        "through a norm and so scales as 1/‖x_k‖ (the Jacobian page). The stream grows with depth (the "
+        "hidden-state chart below), so the low blocks, where it is still small, add the most, and the first layers "
+        "get the largest gradients: the gradient-magnitude mismatch that NormFormer (Shleifer et al. 2021) reports "
+        "for Pre-LN and counters with extra norms."
+    )
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
 def cached_run(placement, depth, dim, heads, norm, batch, seed):
     return gradient_flow.run(
@@ -117,11 +156,13 @@ st.caption(
     f"Mean over {c['seeds']} seed(s) of the Frobenius norm of ∂loss/∂W₂ for each layer's FFN output weight, "
     f"L = {c['depth']}, d = {c['dim']}, {c['heads']} heads, {ui.labels.NORMS[c['norm']]}"
     + (" (bars: min … max over seeds)" if c["seeds"] > 1 else "")
-    + ". Post-LN's gradient is about the same in every layer, whatever L; Pre-LN's (and Peri-LN's) are smaller, "
-    "and smaller the deeper the layer sits, because each block adds to a residual stream that keeps growing and "
-    "the final norm divides by it. With no norm nothing stops that growth: the gradients are orders of magnitude "
-    "larger."
-)
+    + ". "
+    + " ".join(trend_sentence(label, t, c["depth"]) for label, t in view.trends.items())
+    + (" With no norm nothing stops the stream's growth: the gradients are orders of magnitude larger."
+       if "none" in c["placements"] else "")
+)  # fmt: skip
+with st.expander("What Xiong et al. report, and why Pre-LN's gradient falls here"):
+    st.markdown(paper_comparison(view.trends, c["depth"]))
 
 st.subheader("The last layer's gradient against depth")
 dashes = charts.REFERENCE_DASHES
@@ -134,8 +175,9 @@ ui.plotly_view(fig, key="gf_depths", revision=rev, link_cameras=False, defer=Tru
 slopes = ", ".join(f"{k} {v:+.2f}" for k, v in view.slopes.items())
 st.caption(
     f"Measured at L = {', '.join(str(int(v)) for v in view.depths)} (mean of {c['seeds']} seed(s)); fitted "
-    f"log–log slopes: {slopes}. Xiong et al.'s Theorem 1: O(d√ln d) for Post-LN whatever L (slope 0), "
-    "O(d√(ln d / L)) for Pre-LN (slope −1/2): the grey lines have the theory's slopes, placed through the data."
+    f"log–log slopes: {slopes}. Xiong et al.'s Theorem 1 bounds this gradient from above (under the paper's "
+    "assumptions): O(d√ln d) for Post-LN whatever L (slope 0), O(d√(ln d / L)) for Pre-LN (slope −1/2). The grey "
+    "lines have the bounds' slopes, placed through the data."
 )
 
 st.subheader("The hidden state's norm")
@@ -148,22 +190,25 @@ ui.plotly_view(fig, key="gf_hidden", revision=rev, link_cameras=False, defer=Tru
 st.caption(
     f"Post-LN ends every sublayer with a norm, so each token leaves each block at ‖x‖ = √d = {view.sqrt_d:.1f}. "
     "Pre-LN (and Peri-LN) add each branch to an unnormalized residual stream whose norm keeps growing (like √L if "
-    "the branches were independent; faster here, as attention makes them alike). The final norm divides by it: "
-    "that is why the last layer's gradient falls with depth."
+    "the branches were independent; faster here, as attention makes them alike). The final norm divides by "
+    "‖x_L‖: that is why the last layer's gradient falls with the depth L (the depth chart). Within one stack it "
+    "divides every layer's gradient alike, so it makes no trend across the layers."
 )
 
-st.subheader("Why Post-LN needs warm-up and Pre-LN does not")
+st.subheader("Warm-up")
 st.markdown(
-    "An update of W₂ moves the output by about lr · ‖∂loss/∂W₂‖. In Post-LN the gradient near the output is large "
-    "and does not shrink with depth, so at the learning rates that suit the rest of training the first steps are "
-    "too big and training diverges. Xiong et al. show that a **warm-up** (lr rising from ~0 over the first "
-    "thousands of steps) is what keeps those first steps small. In Pre-LN every layer's gradient is already "
-    "scaled down by the final norm (∝ 1/√L, the depth chart above), so the first steps are small by "
-    "construction and it trains with no warm-up, often at a larger learning rate. Peri-LN (Kim et al. 2025) "
-    "also normalizes each branch's output, which keeps the residual stream from being dominated by a few large "
-    "branches."
+    "Xiong et al. *hypothesize* that Post-LN needs a learning-rate **warm-up** (lr rising from ~0 over the first "
+    "thousands of steps) because its gradients near the output are large at initialization, so at the learning "
+    "rate that suits the rest of training its first updates are too big; they show that Pre-LN trains without "
+    "warm-up, often at a larger learning rate. Two cautions: they train with Adam, whose step divides the "
+    "gradient by a running root-mean-square of it, so it is not proportional to ‖∂loss/∂W₂‖; and RAdam "
+    "(Liu et al. 2020) removes the need for warm-up by rectifying the variance of Adam's adaptive learning rate "
+    "in the first steps instead. Peri-LN (Kim et "
+    "al. 2025) also normalizes each branch's output, which keeps the residual stream from being dominated by a "
+    "few large branches."
 )
 st.latex(
     r"\Big\|\frac{\partial \mathcal L}{\partial W_2^{(L)}}\Big\|_F = \mathcal O\big(d\sqrt{\ln d}\big)"
     r"\ \text{(Post-LN)},\qquad \mathcal O\Big(d\sqrt{\tfrac{\ln d}{L}}\Big)\ \text{(Pre-LN)}"
+    r"\qquad\text{(Theorem 1's upper bounds, the last layer)}"
 )

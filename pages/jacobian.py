@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 import ui
+from normviz.core import rounding
 from normviz.experiments import jacobian
 from normviz.figures import charts, vectors
 from normviz.figures.style import PALETTE
@@ -41,6 +42,11 @@ def cached_arrows(norm, azimuth, elevation, scale, upstream):
     return jacobian.arrows(norm, azimuth=azimuth, elevation=elevation, scale=scale, upstream=upstream)
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_blocked(norm, azimuth, elevation, scale):
+    return jacobian.blocked(norm, azimuth=azimuth, elevation=elevation, scale=scale)
+
+
 @st.cache_data(max_entries=4, show_spinner=False)
 def cached_output_set(norm):
     return jacobian.output_set(norm)
@@ -49,6 +55,17 @@ def cached_output_set(norm):
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_sweep(norm, azimuth, elevation, upstream):
     return jacobian.scale_sweep(norm, azimuth=azimuth, elevation=elevation, upstream=upstream)
+
+
+def blocked_sentence(blocked: dict[str, float], name: str) -> str:
+    """What reaches x for g along y and along 1, from the measured ‖∂loss/∂x‖ of each (0: blocked)."""
+    along = [("along y" if k == "radial" else "along 1", v) for k, v in blocked.items()]  # radial, ones
+    stop = [name for name, v in along if v == 0]
+    passes = [f"{name}, ‖∂loss/∂x‖ = {v:.2f} flows back" for name, v in along if v != 0]
+    out = f"Pick the output direction {' or '.join(stop)}: nothing flows back through {name}." if stop else ""
+    if passes:
+        out += f" For g {'; '.join(passes)}: {name} does not center, so the input can still move its output along 1."
+    return out
 
 
 st.title("The norm's Jacobian, seen")
@@ -96,19 +113,22 @@ orth = (
     if c["norm"] == "layernorm"
     else f"cos(∂loss/∂x, x) = {a.dots['centered']:+.1e}; cos(∂loss/∂x, 1) = {a.dots['1']:+.2f} (not 0: no centering)"
 )
+if a.grad_norm == 0:
+    orth = "it has no direction to compare"
 st.caption(
     f"Exact coordinates, axes fixed at ±{jacobian.VIEW_HALF:g} so lengths compare as you move the sliders. "
-    f"‖∂loss/∂x‖ = {a.grad_norm:.4f}; {orth}. "
+    f"‖∂loss/∂x‖ = {f'{a.grad_norm:.4f}' if a.grad_norm else f'0 ({rounding.NOTE})'}; {orth}. "
     + (
         "LayerNorm's outputs lie on the circle of radius √3 in the plane Σy = 0 (dotted outline)."
         if c["norm"] == "layernorm"
         else "RMSNorm's outputs lie on the sphere of radius √3."
     )
-    + " Pick the output direction along y or along 1: nothing flows back."
+    + " "
+    + blocked_sentence(cached_blocked(c["norm"], c["azimuth"], c["elevation"], c["scale"]), name)
 )
 
 s, n = cached_sweep(c["norm"], c["azimuth"], c["elevation"], c["upstream"])
-vanishes = bool(n.max() < 1e-9)  # g along y or 1: nothing flows back at any s
+vanishes = not n.any()  # a blocked g: exactly 0 at every s (float rounding flushed by the library)
 chosen = [] if vanishes else [charts.Series("this s", [a.grad_norm], x=[c["scale"]], colour=PALETTE["vermillion"])]
 fig = charts.lines_figure(
     s, [charts.Series("‖∂loss/∂x‖", n, colour=PALETTE["blue"]), *chosen], xlabel="input scale s",
@@ -116,6 +136,11 @@ fig = charts.lines_figure(
 )  # fmt: skip
 ui.plotly_view(fig, key="jc_sweep", revision=rev, link_cameras=False, defer=True)
 st.caption(
-    "The same input direction scaled by s: the output y and the upstream g stay the same, the input gradient "
-    "falls exactly as 1/s (slope −1 on these log–log axes). Big activations get small gradients through a norm."
+    "The same input direction scaled by s: the output y and the upstream g stay the same, "
+    + (
+        f"and this g is blocked: ‖∂loss/∂x‖ is 0 at every s ({rounding.NOTE}; linear axis)."
+        if vanishes
+        else "the input gradient falls exactly as 1/s (slope −1 on these log–log axes). Big activations get small "
+        "gradients through a norm."
+    )
 )

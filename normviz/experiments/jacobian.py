@@ -9,9 +9,12 @@ and shrinks as 1/σ: scaling x by s scales the gradient by 1/s. For y = RMSNorm(
 
     ∂loss/∂x = (1/rms) (g − (y·g / d)·y)
 
-orthogonal to x only (RMSNorm does not center). Here the gradients come from torch's autograd
-(``torch.func.vjp`` of ``F.layer_norm`` / ``F.rms_norm``) in float64; the formulas above are the
-tests' independent reference.
+orthogonal to x only (RMSNorm does not center). So an upstream g along y is blocked by both norms,
+g along 1 only by LayerNorm: RMSNorm passes (1/rms)(1 − (Σy / d)·y) back, not 0. Here the gradients
+come from torch's autograd (``torch.func.vjp`` of ``F.layer_norm`` / ``F.rms_norm``) in float64; the
+formulas above are the tests' independent reference. A gradient that is 0 in exact arithmetic comes out
+as ~1e-16; :func:`arrows` and :func:`scale_sweep` flush it to exactly 0 (``normviz.core.rounding``),
+measured against the largest gradient any unit g could give there, the Jacobian's norm √d / ‖x − μ1‖.
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from normviz.core.rounding import flush_rounding
+
 __all__ = [
     "NORMS",
     "UPSTREAM",
     "VIEW_HALF",
     "Arrows",
     "arrows",
+    "blocked",
     "direction",
     "input_gradient",
     "output_set",
@@ -125,15 +131,29 @@ def arrows(
         )
     y = _forward(norm, x)
     g = _upstream(upstream, y, norm)
-    grad_x = input_gradient(norm, x, g)
+    grad_x = flush_rounding(input_gradient(norm, x, g), scale=_jacobian_norm(centered))
     n = np.linalg.norm(grad_x)
-    zero = n < 1e-12 * (1 + 1 / scale)  # the gradient vanishes (radial or 1 upstream): no direction to compare
+    zero = n == 0  # the gradient vanishes (g along y, or along 1 for LayerNorm): no direction to compare
     cos = {
         "1": 0.0 if zero else float(grad_x @ ones / (n * math.sqrt(3))),
         "centered": 0.0 if zero else float(grad_x @ centered / (n * np.linalg.norm(centered))),
     }
     shown = min(1.0, VIEW_HALF / float(n)) if n > 0 else 1.0
     return Arrows(x=x, y=y, g=g, grad_x=grad_x, centered=centered, dots=cos, grad_norm=float(n), shown=shown)
+
+
+def blocked(norm: str, *, azimuth: float = 20.0, elevation: float = 35.0, scale: float = 1.0) -> dict[str, float]:
+    """‖∂loss/∂x‖ for a unit g along y ("radial") and along 1 ("ones") at this input: 0 where the norm blocks it.
+
+    LayerNorm blocks both; RMSNorm blocks only g along y (it does not center, so the mean is not lost).
+
+    >>> {k: round(v, 2) for k, v in blocked("layernorm", azimuth=10, elevation=5, scale=2.5).items()}
+    {'radial': 0.0, 'ones': 0.0}
+    >>> {k: round(v, 2) for k, v in blocked("rmsnorm", azimuth=10, elevation=5, scale=2.5).items()}
+    {'radial': 0.0, 'ones': 0.48}
+    """
+    kw = {"azimuth": azimuth, "elevation": elevation, "scale": scale}
+    return {up: arrows(norm, upstream=up, **kw).grad_norm for up in ("radial", "ones")}
 
 
 def output_set(norm: str, *, points: int = 120) -> dict[str, np.ndarray]:
@@ -170,15 +190,28 @@ def scale_sweep(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(scales, ‖∂loss/∂x‖)`` when x is scaled by s: the gradient falls as 1/s (slope −1 on log–log axes).
 
+    A gradient the norm blocks (g along y; along 1 for LayerNorm) is exactly 0 at every s: float rounding
+    (~1e-15) below 1e-12 of the chart's largest possible value, the Jacobian's norm at the smallest s, is
+    flushed to 0.
+
     >>> s, n = scale_sweep("rmsnorm", scales=[1.0, 2.0])
     >>> round(float(n[0] / n[1]), 9)
     2.0
+    >>> bool((scale_sweep("layernorm", upstream="radial")[1] == 0).all())
+    True
     """
     s = np.asarray(scales, dtype=np.float64)
     u = direction(azimuth, elevation)
     x = s[:, None] * u  # (S, 3)
     g = np.broadcast_to(_upstream(upstream, _forward(norm, u), norm), x.shape)  # same g at every s: y does not move
-    return s, np.linalg.norm(input_gradient(norm, x, g), axis=-1)
+    centered = x - x.mean(-1, keepdims=True) if norm == "layernorm" else x  # (S, 3)
+    largest = max(_jacobian_norm(c) for c in centered)  # the chart's largest possible value (smallest s)
+    return s, flush_rounding(np.linalg.norm(input_gradient(norm, x, g), axis=-1), scale=largest)
+
+
+def _jacobian_norm(centered: np.ndarray) -> float:
+    """‖J‖₂ = 1/σ (LayerNorm) or 1/rms (RMSNorm) = √d / ‖centered‖: the largest ‖∂loss/∂x‖ a unit g can give."""
+    return math.sqrt(centered.shape[-1]) / float(np.linalg.norm(centered))
 
 
 def _forward(norm: str, x: np.ndarray) -> np.ndarray:

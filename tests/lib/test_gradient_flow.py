@@ -216,3 +216,73 @@ def test_one_thread_restores_the_thread_count_even_when_calls_overlap():
     assert seen["inside"] == 1
     assert seen["later"] == before, "a thread created afterwards (a new Streamlit run) was left on one thread"
     assert torch.get_num_threads() == before
+
+
+# --- the per-layer trend (the page's sentences rest on these numbers) ---
+
+
+@pytest.mark.parametrize(
+    ("values", "direction", "ratio"),
+    [([0.29, 0.2, 0.093], "falls", 0.093 / 0.29), ([0.2, 0.5], "rises", 2.5), ([0.26, 0.2, 0.3, 0.27], "flat", 27 / 26),
+     ([0.3], "flat", 1.0), ([1.0, 0.67], "flat", 0.67), ([1.0, 0.66], "falls", 0.66)],
+)  # fmt: skip
+def test_trend_reads_the_curve(values, direction, ratio):
+    t = gradient_flow.trend(values)
+    assert t.direction == direction and t.ratio == pytest.approx(ratio)
+    assert (t.low, t.high) == (min(values), max(values))
+    assert values[t.low_layer - 1] == t.low and values[t.high_layer - 1] == t.high  # layers count from 1
+
+
+@pytest.mark.parametrize("bad", [[], [0.1, 0.0], [0.1, float("nan")], [[0.1, 0.2]]])
+def test_trend_errors_say_what_it_needs(bad):
+    with pytest.raises(ValueError, match="finite positive"):
+        gradient_flow.trend(bad)
+
+
+@pytest.fixture(scope="module")
+def default_profiles():
+    """L = 12, d = 64, 4 heads, batch 8, 4 seeds: the numbers the module docstring and the page's expander quote."""
+    return {p: np.mean([gradient_flow.gradient_norms(p, depth=12, dim=64, seed=s) for s in SEEDS], 0)
+            for p in ("post", "pre")}  # fmt: skip
+
+
+def test_pre_ln_falls_with_the_layer_and_post_ln_stays_flat_in_this_model(default_profiles):
+    # Xiong et al. (Fig. 3) report the opposite shape (Post-LN grows to the top, Pre-LN flat); this model measures
+    pre, post = gradient_flow.trend(default_profiles["pre"]), gradient_flow.trend(default_profiles["post"])
+    assert pre.direction == "falls" and pre.first == pytest.approx(0.29, abs=0.01)
+    assert pre.last == pytest.approx(0.093, abs=0.003) and pre.low_layer == 12
+    assert post.direction == "flat" and 0.19 < post.low < post.high < 0.31
+    assert post.first == pytest.approx(0.26, abs=0.01) and pre.first > post.first
+    assert 2 < post.low_layer < 10 < post.high_layer  # dips in the middle, highest near the top
+
+
+def _stream_and_w2_grads(placement: str, seed: int, *, cut_branches: bool) -> tuple[np.ndarray, np.ndarray]:
+    """‖∂loss/∂x_l‖ after each block and each layer's ‖∂loss/∂W₂‖; ``cut_branches``: the branches' norms pass
+    no gradient back (only the residual identity carries it down), by a hook that detaches their inputs."""
+    stack = gradient_flow.build_stack(placement, depth=12, dim=64, seed=seed)
+    if cut_branches:
+        for block in stack.blocks:
+            for n in block.norms:
+                n.register_forward_pre_hook(lambda _m, args: (args[0].detach(),))
+    x, targets = gradient_flow.task(batch=8, tokens=16, dim=64, seed=seed)
+    hidden = []
+    for block in stack.blocks:
+        x = block(x)
+        hidden.append(x)
+    loss = stack.head(x, targets)
+    grads = torch.autograd.grad(loss, hidden + [b.ffn.w2.weight for b in stack.blocks])
+    return np.array([g.norm().item() for g in grads[:12]]), np.array([g.norm().item() for g in grads[12:]])
+
+
+def test_pre_ln_trend_comes_from_the_branch_jacobians_not_the_final_norm():
+    stream, w2 = np.mean([_stream_and_w2_grads("pre", s, cut_branches=False) for s in SEEDS], 0)
+    assert stream[0] / stream[-1] > 1.8  # the gradient grows on its way down the residual stream ...
+    assert np.all(np.diff(stream) < 0)  # ... at every block
+    np.testing.assert_allclose(
+        w2, np.mean([gradient_flow.gradient_norms("pre", depth=12, dim=64, seed=s) for s in SEEDS], 0), rtol=1e-4
+    )  # fmt: skip  (the same stacks)
+    # only the identity path (the final norm's 1/‖x_L‖ still in place): every layer gets the same stream gradient,
+    # and the W₂ gradients lose their fall
+    stream, w2 = np.mean([_stream_and_w2_grads("pre", s, cut_branches=True) for s in SEEDS], 0)
+    np.testing.assert_allclose(stream, stream[-1], rtol=1e-5)
+    assert gradient_flow.trend(w2).direction == "flat" and w2.max() / w2.min() < 1.15  # measured 1.06

@@ -85,6 +85,50 @@ def test_directions_the_norm_cannot_change_pass_nothing_back(norm, upstream):
     assert jacobian.arrows(norm, upstream=upstream).grad_norm < 1e-12
 
 
+def _page_input():
+    """The Jacobian page's default input x = 2.5·u(10°, 5°)."""
+    return 2.5 * jacobian.direction(10, 5)
+
+
+def test_g_along_1_passes_rmsnorm_but_not_layernorm():
+    import torch
+    import torch.nn.functional as F
+
+    x, g = _page_input(), np.ones(3) / np.sqrt(3)
+    rms_ref = np.linalg.norm(_rms_reference(x, g))  # the closed form in numpy float64
+    xt = torch.tensor(x, requires_grad=True)  # and autograd of the definitions, written out
+    (xt * torch.rsqrt((xt**2).mean())).backward(torch.tensor(g))
+    np.testing.assert_allclose(np.linalg.norm(xt.grad.numpy()), rms_ref, rtol=1e-12)
+    xt = torch.tensor(x, requires_grad=True)
+    F.layer_norm(xt, (3,), eps=0.0).backward(torch.tensor(g))
+    assert np.linalg.norm(xt.grad.numpy()) < 1e-14 and np.linalg.norm(_ln_reference(x, g)) < 1e-14
+    assert rms_ref == pytest.approx(0.483, abs=5e-4)  # the number the page shows at its default input
+    rms = jacobian.blocked("rmsnorm", azimuth=10, elevation=5, scale=2.5)
+    ln = jacobian.blocked("layernorm", azimuth=10, elevation=5, scale=2.5)
+    assert rms["ones"] == pytest.approx(rms_ref, rel=1e-10) and rms["radial"] == 0.0
+    assert ln == {"radial": 0.0, "ones": 0.0}  # exactly 0: the rounding is flushed
+
+
+@pytest.mark.parametrize(("norm", "upstream"), [("layernorm", "radial"), ("layernorm", "ones"), ("rmsnorm", "radial")])
+def test_a_blocked_gradient_is_exactly_0_though_float_maths_leaves_rounding(norm, upstream):
+    s, n = jacobian.scale_sweep(norm, azimuth=10, elevation=5, upstream=upstream)
+    assert (n == 0).all()
+    u = jacobian.direction(10, 5)
+    g = jacobian.arrows(norm, azimuth=10, elevation=5, upstream=upstream).g
+    raw = np.linalg.norm(jacobian.input_gradient(norm, s[:, None] * u, np.broadcast_to(g, (len(s), 3))), axis=-1)
+    assert raw.max() > 0 and raw.max() < 1e-12 * np.sqrt(3) / (s.min() * np.linalg.norm(u))  # rounding, flushed
+    a = jacobian.arrows(norm, azimuth=10, elevation=5, upstream=upstream)
+    assert (a.grad_x == 0).all() and a.grad_norm == 0.0
+
+
+def test_a_passing_gradient_is_not_flushed():
+    s, n = jacobian.scale_sweep("rmsnorm", azimuth=10, elevation=5, upstream="ones")
+    u, g = jacobian.direction(10, 5), np.ones(3) / np.sqrt(3)
+    ref = np.linalg.norm(_rms_reference(s[:, None] * u, np.broadcast_to(g, (len(s), 3))), axis=-1)
+    np.testing.assert_allclose(n, ref, rtol=1e-10)
+    assert n.min() > 0.1
+
+
 def test_scale_sweep_has_slope_minus_one():
     s, n = jacobian.scale_sweep("layernorm", upstream="e1")
     assert np.polyfit(np.log(s), np.log(n), 1)[0] == pytest.approx(-1.0, abs=1e-9)

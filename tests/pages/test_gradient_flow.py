@@ -41,11 +41,56 @@ def test_depth_chart_slopes_follow_xiong_et_al(default_app):
     slope = {k: np.polyfit(np.log(x), np.log(y), 1)[0] for k, (x, y) in depth.items()}
     assert -0.7 < slope["Pre-LN"] < -0.3, slope
     assert abs(slope["Post-LN"]) < 0.15, slope
-    assert slope["Post-LN theory: flat"] == pytest.approx(0, abs=1e-5)
-    assert slope["Pre-LN theory: 1/√L"] == pytest.approx(-0.5, abs=1e-5)
+    assert slope["Post-LN bound: flat"] == pytest.approx(0, abs=1e-5)
+    assert slope["Pre-LN bound: 1/√L"] == pytest.approx(-0.5, abs=1e-5)
     caption = next(c.value for c in default_app.caption if "fitted" in c.value)
     shown = float(re.search(r"Pre-LN ([+-][\d.]+)", caption).group(1))
     assert shown == pytest.approx(slope["Pre-LN"], abs=0.006)  # the caption's slope is the chart's data
+
+
+def _page_text(at) -> str:
+    return " ".join([c.value for c in at.caption] + [m.value for e in at.expander for m in e.markdown]
+                    + [m.value for m in at.markdown])  # fmt: skip
+
+
+def _expected_trend(label, y):
+    """The sentence for one curve, from the chart's own data (float32) read independently of the page."""
+    first, last, lo, hi = y[0], y[-1], y.min(), y.max()
+    if last / first < 2 / 3:
+        return f"{label}'s falls from {first:#.2g} at layer 1 to {last:#.2g} at layer {len(y)}"
+    if last / first > 3 / 2:
+        return f"{label}'s rises from {first:#.2g} at layer 1 to {last:#.2g} at layer {len(y)}"
+    return f"{label}'s stays between {lo:#.2g} (layer {y.argmin() + 1}) and {hi:#.2g} (layer {y.argmax() + 1})"
+
+
+def test_the_per_layer_sentences_are_the_charts_numbers(default_app):
+    text = _page_text(default_app)
+    layers = series(figure(default_app, "gf_layers"))
+    for label in ("Post-LN", "Pre-LN", "Peri-LN"):
+        assert _expected_trend(label, layers[label][1].astype(float)) in text, label
+    assert "Pre-LN's falls from 0.30 at layer 1 to 0.094 at layer 12" in text  # measured (2 seeds, the default)
+    assert "Post-LN's stays between" in text
+    # the claims issue 11 corrected are gone: Xiong et al. is quoted as it is, the final norm makes no layer trend
+    assert "about the same in every layer" not in text and "the final norm divides by it" not in text
+    assert "Post-LN's FFN-weight gradient grows towards the last layer, while Pre-LN's stays about the same" in text
+    assert "Pre-LN's falls (layer 12 / layer 1 = 0.32), unlike the paper" in text
+    assert "Pre-LN's layer-1 gradient, 0.30, is above Post-LN's, 0.24" in text
+    assert "1/‖x_L‖ multiplies every layer's gradient alike" in text and "NormFormer" in text
+    assert "bounds this gradient from above" in text and "*hypothesize*" in text and "RAdam" in text
+
+
+def test_the_per_layer_sentences_follow_the_settings():
+    at = open_page("gradient-flow", {"gf_depth": "4", "gf_dim": "16", "gf_seeds": "1", "gf_norm": "RMSNorm",
+                                     "gf_placements": ["Post-LN", "Pre-LN"]})  # fmt: skip
+    assert not at.exception
+    text, layers = _page_text(at), series(figure(at, "gf_layers"))
+    for label in ("Post-LN", "Pre-LN"):
+        y = layers[label][1].astype(float)
+        assert len(y) == 4 and _expected_trend(label, y) in text, (label, y)
+    ref = gradient_flow.trend(gradient_flow.gradient_norms("pre", depth=4, dim=16, norm="rmsnorm"))
+    assert f"layer 4 / layer 1 = {ref.ratio:.2f}" in text
+    at.slider(key="gf_depth").set_value(1).run()
+    assert "Pre-LN: " in _page_text(at) and "falls from" not in _page_text(at)
 
 
 def test_hidden_chart_post_is_sqrt_d_and_pre_grows(default_app):

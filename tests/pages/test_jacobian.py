@@ -73,6 +73,55 @@ def test_rmsnorm_and_directions_that_pass_nothing():
         assert np.linalg.norm(_arrows(figure(at, "jc_view"))["∂loss/∂x = Jᵀg"][1]) < 1e-5
 
 
+def _rms_grad_along_1(x):
+    """‖∂loss/∂x‖ through RMSNorm for unit g ∥ 1: (1/rms)(g − (y·g/d) y), numpy float64."""
+    rms = np.sqrt((x**2).mean())
+    y, g = x / rms, np.ones(3) / np.sqrt(3)
+    return float(np.linalg.norm((g - (y @ g) / 3 * y) / rms))
+
+
+@pytest.mark.parametrize(("az", "el", "s"), [(10, 5, 2.5), (-120, 35, 0.4), (170, -60, 10.0)])
+def test_the_blocked_directions_sentence_follows_the_norm(az, el, s):
+    at = open_page("jacobian", {"jc_az": str(az), "jc_el": str(el), "jc_scale": str(s)})
+    for up in ("tangent", "ones", "radial"):
+        at.selectbox(key="jc_up").set_value(up).run()
+        for norm in ("layernorm", "rmsnorm"):
+            at.radio(key="jc_norm").set_value(norm).run()
+            assert not at.exception
+            text = " ".join(c.value for c in at.caption)
+            if norm == "layernorm":
+                assert "along y or along 1: nothing flows back through LayerNorm" in text
+            else:  # RMSNorm blocks only g along y; along 1 the page shows what flows back
+                assert "along 1: nothing flows back" not in text and "along y or along 1" not in text
+                assert "along y: nothing flows back through RMSNorm" in text
+                x = s * _u(az, el)
+                assert f"For g along 1, ‖∂loss/∂x‖ = {_rms_grad_along_1(x):.2f} flows back" in text
+                assert _rms_grad_along_1(x) > 0.05
+            if up == "ones":  # and the arrow drawn agrees: zero for LayerNorm, not for RMSNorm
+                grad = np.linalg.norm(_arrows(figure(at, "jc_view"))["∂loss/∂x = Jᵀg"][1])
+                ref = _rms_grad_along_1(x)  # the arrow is drawn shortened where it would leave the ±3 view
+                assert (grad == 0) if norm == "layernorm" else grad == pytest.approx(min(ref, 3.0), rel=1e-5)
+
+
+def test_a_blocked_gradient_is_drawn_as_exactly_0_on_a_linear_axis():
+    at = open_page("jacobian")
+    for norm, up in (("layernorm", "radial"), ("layernorm", "ones"), ("rmsnorm", "radial")):
+        at.radio(key="jc_norm").set_value(norm).run()
+        at.selectbox(key="jc_up").set_value(up).run()
+        sweep = figure(at, "jc_sweep")
+        (line,) = [t for t in sweep["data"] if t["name"] == "‖∂loss/∂x‖"]
+        y = np.asarray(line["y"], dtype=float)
+        assert len(y) == 21 and (y == 0).all(), y  # float rounding (~1e-15) is not drawn as a zigzag
+        assert sweep["layout"]["yaxis"].get("type") != "log"
+        assert "0 up to float rounding" in " ".join(c.value for c in at.caption)
+    at.radio(key="jc_norm").set_value("rmsnorm").run()
+    at.selectbox(key="jc_up").set_value("ones").run()  # not blocked: a real 1/s line on log axes
+    sweep = figure(at, "jc_sweep")
+    (line,) = [t for t in sweep["data"] if t["name"] == "‖∂loss/∂x‖"]
+    assert np.asarray(line["y"], dtype=float).min() > 0 and sweep["layout"]["yaxis"]["type"] == "log"
+    assert "0 up to float rounding" not in " ".join(c.value for c in at.caption)
+
+
 def test_every_control_to_its_ends():
     at = open_page("jacobian")
     for norm in ("layernorm", "rmsnorm"):
