@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from normviz.core import inputs
+from normviz.core import inputs, rounding
 from normviz.experiments import instance
 from normviz.figures import charts, scenes
 
@@ -112,12 +112,26 @@ m[2].metric(
     help="Normalizing each token over its own d features is LayerNorm without affine parameters: "
     "no other token can move it.",
 )  # fmt: skip
+T, d = c["tokens"], c["dim"]
+if v.unbatched_warning:
+    torch_said = (
+        f"Here T = {T} ≠ d = {d}, so torch **warns**: *{v.unbatched_warning}*; with `affine=True` it "
+        + (f"**raises**: *{v.unbatched_affine_error}*" if v.unbatched_affine_error else "runs without a word")
+        + ". Set T = d to see the real trap: then torch says nothing at all."
+    )
+else:
+    torch_said = (
+        f"Here T = d = {d}, so torch is **silent** — no warning, and `affine=True` runs too"
+        + (f" (it raised: *{v.unbatched_affine_error}*)" if v.unbatched_affine_error else ", applying γⱼ to token j")
+        + ": that is the real trap. With T ≠ d it at least warns that the input's size at dim 0 does not match "
+        "num_features (and raises with `affine=True`)."
+    )
 st.markdown(
     "So the claim describes **LayerNorm without γ and β**, not InstanceNorm. A trap that makes it *look* true: "
     "`nn.InstanceNorm1d(d)` fed one unbatched sequence of shape (T, d) reads it as T channels of length d and "
-    "normalizes each token over its features — silently LayerNorm. Measured on sequence 1: "
+    "normalizes each token over its features — LayerNorm. Measured on sequence 1: "
     f"max |InstanceNorm1d(d)(x[0]) − F.layer_norm(x[0], (d,))| = **{v.unbatched_vs_layernorm:.2g}**. "
-    "Always pass (B, d, T). See every norm's coupling pattern on the **Coupling** page."
+    f"{torch_said} Always pass (B, d, T). See every norm's coupling pattern on the **Coupling** page."
 )
 
 st.subheader("Padding: masked against counted")
@@ -136,7 +150,7 @@ if p is not None:
         with col:
             fig = charts.bars_figure(
                 seq, [("pads masked", masked, "blue"), ("pads counted", counted, "vermillion")],
-                ylabel=ylabel, xlabel="sequence", log_y=True, floor=1e-12,
+                ylabel=ylabel, xlabel="sequence",
             )  # fmt: skip
             ui.plotly_view(fig, key=key, revision=f"{rev}-{pad_label}", link_cameras=False, defer=True)
     st.caption(
@@ -147,5 +161,10 @@ if p is not None:
         "Counting the pads (plain `F.instance_norm`) lets them pollute both: "
         f"the real tokens' outputs move by up to {p.real_shift.max():.3g}. A sequence without padding is "
         "unaffected. "
-        "Bars are on a log scale; an exact 0 is drawn at 1e-12."
+        + (
+            f"Bars are on a linear scale; a value below 1e-12 of its chart's largest is drawn as exactly 0 "
+            f"({rounding.NOTE}): the masked means are 0 in exact arithmetic. Hover a bar for its value."
+            if any(p.rounded)
+            else "Bars are on a linear scale. Hover a bar for its value."
+        )
     )

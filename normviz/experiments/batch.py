@@ -35,7 +35,18 @@ from normviz.core.checks import check_batch_sizes, check_sizes
 
 _CHUNK = 2**20  # values per chunk of statistics (4 MiB float32): measured 2-10x faster than 2**18 or 2**22
 
-__all__ = ["Cloud", "ProbeOutputs", "Sweep", "cloud", "probe_outputs", "probe_spread", "probe_token", "spread_sweep"]
+__all__ = [
+    "Cloud",
+    "Clouds",
+    "ProbeOutputs",
+    "Sweep",
+    "cloud",
+    "clouds",
+    "probe_outputs",
+    "probe_spread",
+    "probe_token",
+    "spread_sweep",
+]
 
 
 # --- one token in many batches ------------------------------------------------------------------
@@ -139,17 +150,6 @@ def _probe_in_batches(kind, probe, *, batch, tokens, dim, batches, seed, eps) ->
 
 
 @dataclass(frozen=True)
-class Cloud:
-    """One probe token's BatchNorm outputs over K batches of size B, in a 3D view."""
-
-    points: np.ndarray  # (K, 3) float32, BatchNorm outputs of the probe, one per batch
-    layernorm: np.ndarray  # (3,) float32, the probe's LayerNorm output: one point whatever the batch
-    labels: tuple[str, str, str]
-    kept: float  # share of sum ||y||^2 the 3 axes keep (1.0 when d <= 3)
-    rms_spread: float  # RMS distance of the outputs from their mean, over all d features
-
-
-@dataclass(frozen=True)
 class Sweep:
     """Values against the batch size B, with a fitted log-log slope and its 1/sqrt(B) reference."""
 
@@ -159,23 +159,89 @@ class Sweep:
     slope: float  # least-squares slope of log(first series) against log(B)
 
 
-def cloud(kind: str, *, batch_size: int, tokens: int, dim: int, batches: int, seed: int = 0) -> Cloud:
-    """The probe's outputs in ``batches`` batches of ``batch_size`` sequences, projected to 3D.
+@dataclass(frozen=True)
+class Cloud:
+    """One probe token's BatchNorm outputs over K batches of size B, in a 3D view."""
 
-    Axes: exact coordinates when d <= 3, else the top 3 principal components of the cloud
-    (coordinates are dot products about the origin, so LayerNorm's point is placed faithfully too).
-    """
-    out = probe_outputs(kind, batch=batch_size, tokens=tokens, dim=dim, batches=batches, seed=seed)
-    y = out.batchnorm  # (K, d)
-    basis = projection.fit_basis(y, "pca")
-    spread = float((y.double() - y.double().mean(dim=0)).square().sum(dim=1).mean().sqrt())
+    points: np.ndarray  # (K, 3) float32, BatchNorm outputs of the probe, one per batch
+    layernorm: np.ndarray  # (3,) float32, the probe's LayerNorm output: one point whatever the batch
+    labels: tuple[str, str, str]
+    kept: float  # share of sum ||y||^2 the 3 axes keep (1.0 when d <= 3)
+    rms_spread: float  # RMS distance of the outputs from their mean, over all d features
+    ranges: np.ndarray  # (3, 2) float64, [low, high] of each axis: equal lengths, so the view is a cube
+
+
+@dataclass(frozen=True)
+class Clouds:
+    """The probe's clouds at every B of a sweep, on ONE basis and ONE set of axis ranges."""
+
+    by_batch: dict[int, Cloud]  # B -> its cloud; every cloud has the same labels and ranges
+    basis_batch: int  # the B whose cloud the basis was fitted on (the smallest: the widest cloud)
+    sweep: Sweep  # the clouds' RMS spreads against B: exactly :func:`spread_sweep`'s numbers
+
+
+def _cube_ranges(point_sets: Sequence[np.ndarray], margin: float = 1.08) -> np.ndarray:
+    """``(3, 2)`` axis ranges of one cube around every point: centred on their bounding box."""
+    pts = np.concatenate([np.asarray(p, dtype=np.float64).reshape(-1, 3) for p in point_sets])
+    lo, hi = pts.min(axis=0), pts.max(axis=0)  # (3,) each
+    half = margin * float((hi - lo).max()) / 2 or 1.0
+    mid = (lo + hi) / 2
+    return np.stack([mid - half, mid + half], axis=1)
+
+
+def _cloud(y: torch.Tensor, ln: torch.Tensor, basis: projection.Basis, ranges=None) -> Cloud:
+    """The cloud of ``y: (K, d)`` float64 outputs and the LayerNorm point ``ln: (d,)`` on ``basis``."""
+    points = projection.project(y, basis)  # (K, 3)
+    marker = projection.project(ln[None, :], basis)[0]  # (3,)
+    spread = math.sqrt(float((y - y.mean(dim=0)).square().sum(dim=1).mean()))
     return Cloud(
-        points=projection.project(y, basis),
-        layernorm=projection.project(out.layernorm[None, :], basis)[0],
+        points=points,
+        layernorm=marker,
         labels=basis.labels,
         kept=projection.kept_share(y, basis),
         rms_spread=spread,
+        ranges=_cube_ranges([points, marker]) if ranges is None else ranges,
     )
+
+
+def cloud(kind: str, *, batch_size: int, tokens: int, dim: int, batches: int, seed: int = 0) -> Cloud:
+    """The probe's outputs in ``batches`` batches of ``batch_size`` sequences, projected to 3D.
+
+    Axes: exact coordinates when d <= 3, else the top 3 principal components of this cloud
+    (coordinates are dot products about the origin, so LayerNorm's point is placed faithfully too).
+    To compare batch sizes use :func:`clouds`, which keeps one basis and one range for every B.
+    """
+    out = probe_outputs(kind, batch=batch_size, tokens=tokens, dim=dim, batches=batches, seed=seed)
+    return _cloud(out.batchnorm.double(), out.layernorm, projection.fit_basis(out.batchnorm, "pca"))
+
+
+def clouds(kind: str, *, batch_sizes: Sequence[int], tokens: int, dim: int, batches: int, seed: int = 0) -> Clouds:
+    """The probe's clouds at every B, drawn so that a smaller spread LOOKS smaller.
+
+    One basis for all of them: the top 3 principal components of the smallest B's cloud (the widest;
+    exact coordinates when d <= 3). One cube of axis ranges for all of them: around every cloud and the
+    LayerNorm point. The draws are :func:`probe_spread`'s, so ``sweep`` is :func:`spread_sweep`.
+
+    >>> cs = clouds("gaussian", batch_sizes=[2, 64], tokens=4, dim=8, batches=20)
+    >>> bool((cs.by_batch[2].ranges == cs.by_batch[64].ranges).all()), cs.basis_batch
+    (True, 2)
+    """
+    sizes = check_batch_sizes(batch_sizes)
+    for B in sizes:
+        check_sizes(kind, batch=B, tokens=tokens, dim=dim, batches=batches, seed=seed, eps=1e-5)
+    probe = probe_token(kind, dim, seed)
+    ln = F.layer_norm(probe, (dim,), eps=1e-5)  # (d,)
+    ys = {
+        B: _probe_in_batches(kind, probe, batch=B, tokens=tokens, dim=dim, batches=batches, seed=seed, eps=1e-5).cpu()
+        for B in sizes
+    }  # B -> (K, d) float64
+    smallest = min(sizes)
+    basis = projection.fit_basis(ys[smallest].float(), "pca")
+    first = {B: _cloud(y, ln, basis) for B, y in ys.items()}
+    ranges = _cube_ranges([p for c in first.values() for p in (c.points, c.layernorm)])
+    by_batch = {B: _cloud(y, ln, basis, ranges) for B, y in ys.items()}
+    spread = np.array([by_batch[B].rms_spread for B in sizes])
+    return Clouds(by_batch, smallest, _sweep(sizes, {"BatchNorm: probe's spread": spread}))
 
 
 def spread_sweep(

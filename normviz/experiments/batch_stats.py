@@ -12,13 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from normviz.core import device, inputs
+from normviz.core import device, fits, inputs
 from normviz.core.checks import check_batch_sizes, check_sizes
 from normviz.experiments.batch import _CHUNK, Sweep, _sweep
 
 __all__ = [
     "POPULATION_TOKENS",
     "PaddingShift",
+    "Population",
     "StatsError",
     "batch_stats",
     "padding",
@@ -77,6 +78,9 @@ class StatsError:
     mean_error: tuple[float, ...]
     var_error: tuple[float, ...]
     pad_share: tuple[float, ...]  # share of padded positions in the batches (0 for fixed lengths)
+    # median over batches and features of |var_B - var| / var: unlike the RMS it exists for every input
+    # with a finite variance (the RMS needs a finite fourth moment), so one seed's K·d values pin it down
+    var_median: tuple[float, ...] = ()
 
 
 def stats_error(
@@ -105,7 +109,7 @@ def stats_error(
         check_sizes(kind, batch=B, tokens=tokens, dim=dim, batches=batches, seed=seed, extra=pop_seq)
     if not math.isfinite(pad_value):
         raise ValueError(f"pad_value must be a finite number (padding embeddings are usually 0), got {pad_value!r}.")
-    mean_err, var_err, shares = [], [], []
+    mean_err, var_err, shares, var_med = [], [], [], []
     dev = device.float64_device()  # the statistics are taken in float64
     for B in sizes:
         x = inputs.sample(kind, batch=batches * B + pop_seq, tokens=tokens, dim=dim, seed=seed)  # (K*B + P, T, d)
@@ -120,17 +124,20 @@ def stats_error(
             mask = torch.arange(tokens, device=dev) < lengths  # (K, B, T)
             xb[~mask] = pad_value  # x is ours: padded positions get the pad embedding
         se_mu = se_var = 0.0
+        rel = []  # (k', d) chunks of |var_B - var| / var
         step = max(1, _CHUNK // (B * tokens * dim))
         for k in range(0, batches, step):
             cm = None if mask is None or not masked else mask[k : k + step]
             m_b, v_b = batch_stats(xb[k : k + step], mask=cm)  # (k', d) each
             se_mu += float((m_b - mu).square().div(sigma2).sum())
             se_var += float((v_b - var).div(sigma2).square().sum())
+            rel.append((v_b - var).div(sigma2).abs().flatten())
         count = batches * dim
         mean_err.append(math.sqrt(se_mu / count))
         var_err.append(math.sqrt(se_var / count))
         shares.append(0.0 if mask is None else 1.0 - float(mask.float().mean()))
-    return StatsError(tuple(sizes), tuple(mean_err), tuple(var_err), tuple(shares))
+        var_med.append(float(torch.cat(rel).median()))
+    return StatsError(tuple(sizes), tuple(mean_err), tuple(var_err), tuple(shares), tuple(var_med))
 
 
 # --- padding -------------------------------------------------------------------------------------
@@ -185,6 +192,15 @@ def padding_shift(
     return PaddingShift(tuple(realized), torch.stack(counted), torch.stack(masked), tuple(shift))
 
 
+@dataclass(frozen=True)
+class Population:
+    """:func:`stats_error` for several inputs: the RMS errors as a sweep, and the variance's median error."""
+
+    sweep: Sweep  # series "<label>: mean" and "<label>: variance" (RMS errors) against B
+    var_median: dict[str, np.ndarray]  # label -> (S,) median |var_B - var| / var
+    var_slope: dict[str, float]  # label -> log-log slope of the RMS variance error against B
+
+
 def population(
     kinds: Sequence[tuple[str, str, bool]],
     *,
@@ -193,12 +209,14 @@ def population(
     dim: int,
     batches: int,
     seed: int = 0,
-) -> Sweep:
-    """Typical distance of batch means from the population mean, in population standard deviations.
+) -> Population:
+    """Typical distance of batch statistics from the population's, for each ``(label, kind, variable_length)``.
 
-    ``kinds``: ``(label, kind, variable_length)``; variable-length sequences are padded and masked.
+    Variable-length sequences are padded and masked. Means in population standard deviations,
+    variances relative to the population variance.
     """
-    series = {}
+    series, medians, slopes = {}, {}, {}
+    b = np.asarray(batch_sizes, dtype=np.float64)
     for label, kind, variable in kinds:
         err = stats_error(
             kind, batch_sizes=batch_sizes, tokens=tokens, dim=dim, batches=batches, seed=seed,
@@ -206,7 +224,9 @@ def population(
         )  # fmt: skip
         series[f"{label}: mean"] = np.asarray(err.mean_error)
         series[f"{label}: variance"] = np.asarray(err.var_error)
-    return _sweep(batch_sizes, series)
+        medians[label] = np.asarray(err.var_median)
+        slopes[label] = fits.slope(b, np.asarray(err.var_error))
+    return Population(_sweep(batch_sizes, series), medians, slopes)
 
 
 def padding(kind: str, *, batch_size: int, tokens: int, dim: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from normviz.core import device, inputs, norms, projection
+from normviz.core import device, inputs, norms, projection, rounding
 from normviz.experiments import hypersphere
 
 __all__ = ["PAD_VALUES", "InstanceView", "Padding", "instance_view", "padding"]
@@ -45,6 +45,8 @@ class InstanceView:
     neighbour_shift_ln: float  # the same under the claim (LayerNorm without affine): exactly 0
     other_sequence_shift: float  # ||Δy|| of token 1 of the next sequence: 0, sequences are independent
     unbatched_vs_layernorm: float  # max |nn.InstanceNorm1d(d)(x[0]) − F.layer_norm(x[0], (d,))|
+    unbatched_warning: str  # what torch warned for nn.InstanceNorm1d(d)(x[0]): "" when it was silent (T = d)
+    unbatched_affine_error: str  # what nn.InstanceNorm1d(d, affine=True)(x[0]) raised: "" when it ran (T = d)
 
 
 def instance_view(
@@ -68,9 +70,7 @@ def instance_view(
     y2 = norms.apply("instancenorm", x2, eps=eps)
     ln, ln2 = norms.apply("layernorm", x, eps=eps), norms.apply("layernorm", x2, eps=eps)
     other = float(torch.linalg.vector_norm(y2[1, 0] - y[1, 0])) if batch > 1 else 0.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch may warn that num_features != channels: that is the point
-        unbatched = torch.nn.InstanceNorm1d(dim, eps=eps)(x[0])  # (T, d) read as (channels=T, length=d)
+    unbatched, said, raised = _unbatched(x[0], eps)
     return InstanceView(
         before=projection.project(cols_x[shown.to(x.device)], basis),
         after=projection.project(cols_y[shown.to(x.device)], basis),
@@ -85,7 +85,29 @@ def instance_view(
         neighbour_shift_ln=float(torch.linalg.vector_norm(ln2[0, 0] - ln[0, 0])),
         other_sequence_shift=other,
         unbatched_vs_layernorm=float((unbatched - F.layer_norm(x[0], (dim,), eps=eps)).abs().max()),
+        unbatched_warning=said,
+        unbatched_affine_error=raised,
     )
+
+
+def _unbatched(seq: torch.Tensor, eps: float) -> tuple[torch.Tensor, str, str]:
+    """``nn.InstanceNorm1d(d)`` fed one unbatched ``(T, d)`` sequence, and what torch said about it.
+
+    torch reads (T, d) as T channels of length d. When T ≠ d it warns that the size at dim 0 does not match
+    num_features (affine=False) or raises (affine=True); when T = d it is silent both ways — the real trap.
+    Returns the output ``(T, d)``, the warnings' text ("" if none) and the affine call's error ("" if none).
+    """
+    dim = seq.shape[-1]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = torch.nn.InstanceNorm1d(dim, eps=eps)(seq)  # (T, d) read as (channels=T, length=d)
+    said = " ".join(str(w.message) for w in caught)
+    try:
+        torch.nn.InstanceNorm1d(dim, eps=eps, affine=True)(seq)
+        raised = ""
+    except ValueError as e:
+        raised = str(e)
+    return out, said, raised
 
 
 @dataclass(frozen=True)
@@ -98,6 +120,8 @@ class Padding:
     var_masked: np.ndarray  # (B,) median over features of |variance over real tokens of y − 1|
     var_counted: np.ndarray  # (B,)
     real_shift: np.ndarray  # (B,) max |y_counted − y_masked| over the real tokens of each sequence
+    # per chart (means, variances): True where an entry below 1e-12 of the chart's largest was set to 0
+    rounded: tuple[bool, bool] = (False, False)
 
 
 def padding(
@@ -106,7 +130,10 @@ def padding(
     """Pad sequence b to length T after ``T − b·T/(B+1)`` real tokens (at least 2) with ``pad_value``.
 
     ``pad_value`` 0 fills pads with zeros; any other value v fills them with v·(random signs),
-    standing in for whatever an embedding of a pad id holds. Statistics are computed in float64.
+    standing in for whatever an embedding of a pad id holds. The norm and its statistics are computed in
+    float64; each chart's pair (mean_masked, mean_counted), (var_masked, var_counted) is then passed through
+    :func:`rounding.flush_rounding` with the pair's largest value as the scale, so a masked mean that is 0 in
+    exact arithmetic is exactly 0, not ~1e-17.
     """
     if tokens < 3:
         raise ValueError("Padding needs T >= 3: at least 2 real tokens and 1 pad in the shortest sequence.")
@@ -116,8 +143,8 @@ def padding(
         lengths[-1] = min(int(lengths[-1]), tokens - 1)  # at least one sequence is padded
     g = torch.Generator().manual_seed(seed + 7)
     pads = pad_value * torch.sign(torch.randn(x.shape, generator=g)) if pad_value else torch.zeros_like(x)
-    dev = device.device()
-    x, pads, lengths = x.to(dev), pads.to(dev), lengths.to(dev)
+    dev = device.float64_device()
+    x, pads, lengths = x.to(dev).double(), pads.to(dev).double(), lengths.to(dev)
     mask = torch.arange(tokens, device=dev)[None, :] < lengths[:, None]  # (B, T)
     xp = torch.where(mask[..., None], x, pads)  # (B, T, d)
     masked = norms.apply("instancenorm", xp, eps=eps, mask=mask)  # (B, T, d), pads -> 0
@@ -133,7 +160,15 @@ def padding(
         # variance σ²/(σ² + ε) is well below 1 — true, but not about padding
         return mean.abs().median(dim=1).values.cpu().numpy(), (var - 1).abs().median(dim=1).values.cpu().numpy()
 
-    mm, vm = stats(masked)
-    mc, vc = stats(counted)
+    (mm, vm), (mc, vc) = stats(masked), stats(counted)
+    (mm, mc), mean_rounded = _flush_pair(mm, mc)
+    (vm, vc), var_rounded = _flush_pair(vm, vc)
     shift = ((counted - masked).abs() * mask[..., None]).amax(dim=(1, 2))  # (B,)
-    return Padding(lengths.cpu().numpy(), mm, mc, vm, vc, shift.cpu().double().numpy())
+    return Padding(lengths.cpu().numpy(), mm, mc, vm, vc, shift.cpu().numpy(), (mean_rounded, var_rounded))
+
+
+def _flush_pair(a: np.ndarray, b: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], bool]:
+    """Two series of one chart, flushed against the chart's largest value; True if a nonzero entry became 0."""
+    scale = float(max(np.abs(a).max(), np.abs(b).max()))
+    fa, fb = (rounding.flush_rounding(v, scale=scale) for v in (a, b))
+    return (fa, fb), bool(((fa == 0) & (a != 0)).any() or ((fb == 0) & (b != 0)).any())

@@ -13,6 +13,7 @@ from normviz.figures.style import (
     CAMERA,
     PALETTE,
     cube_axes,
+    scene_axes,
     scene_domains,
     scene_layout,
     scene_title,
@@ -211,10 +212,15 @@ def cloud_figure(
     marker_point: np.ndarray,
     *,
     axis_labels: tuple[str, str, str],
+    ranges: np.ndarray | None = None,
     names: tuple[str, str] = ("BatchNorm output, one per batch", "LayerNorm output"),
     height: int = 460,
 ) -> go.Figure:
-    """One 3D scene: a cloud ``points (K, 3)`` and one highlighted point ``marker_point (3,)``."""
+    """One 3D scene: a cloud ``points (K, 3)`` and one highlighted point ``marker_point (3,)``.
+
+    ``ranges (3, 2)``: each axis's [low, high], as the library fitted them (one cube for every batch size,
+    so a smaller cloud is drawn smaller); None fits a cube to these points.
+    """
     data = [
         {"type": "scatter3d", "x": points[:, 0], "y": points[:, 1], "z": points[:, 2], "mode": "markers",
          "name": names[0], "marker": {"size": 3, "color": PALETTE["blue"], "opacity": 0.8},
@@ -226,10 +232,19 @@ def cloud_figure(
     ]  # fmt: skip
     layout = scene_layout(
         height=height,
-        scene={"camera": CAMERA, **cube_axes(axis_labels, [points, marker_point[None, :]])},
+        scene={"camera": CAMERA, **_ranged_axes(axis_labels, ranges, [points, marker_point[None, :]])},
         legend={"orientation": "h", "y": 1.0, "x": 0},
     )
     return go.Figure(data=data, layout=layout)
+
+
+def _ranged_axes(labels, ranges, point_sets) -> dict:
+    if ranges is None:
+        return cube_axes(labels, point_sets)
+    axes = scene_axes(labels, 1.0)
+    for ax, (lo, hi) in zip(("xaxis", "yaxis", "zaxis"), np.asarray(ranges, dtype=np.float64), strict=True):
+        axes[ax]["range"] = [float(lo), float(hi)]
+    return {"aspectmode": "cube", **axes}
 
 
 def real_pair_figure(view, norm_label: str) -> go.Figure:

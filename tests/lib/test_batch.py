@@ -169,6 +169,58 @@ def test_nlp_like_batch_statistics_fluctuate_more_than_gaussian():
         assert f < m < 2 * f  # masked: fewer real tokens only, so a bit noisier than full sequences
 
 
+def test_student_t_spread_misses_one_over_root_b_and_the_gaussian_follows_it():
+    # the page's defaults (T = 8, d = 64, K = 100, B = 2 ... 512), seed 0: measured -0.274 and -0.489
+    # (seeds 1, 2: -0.311, -0.282 and -0.498, -0.497). Student-t(3) has no fourth moment, so the batch
+    # variance's error falls like n^(-1/3), not n^(-1/2)
+    sizes = [2, 4, 8, 16, 32, 64, 128, 256, 512]
+    kw = {"batch_sizes": sizes, "tokens": 8, "dim": 64, "batches": 100, "seed": 0}
+    heavy, gauss = batch.clouds("heavy_tailed", **kw).sweep.slope, batch.clouds("gaussian", **kw).sweep.slope
+    assert abs(heavy + 0.5) > 0.1 and -0.4 < heavy < -0.2, heavy
+    assert abs(gauss + 0.5) < 0.1, gauss
+
+
+def test_clouds_share_one_basis_and_one_range_and_give_the_sweep():
+    kw = {"tokens": 4, "dim": 16, "batches": 30, "seed": 1}
+    cs = batch.clouds("gaussian", batch_sizes=[2, 8, 64], **kw)
+    ranges = [c.ranges for c in cs.by_batch.values()]
+    for r in ranges[1:]:
+        np.testing.assert_array_equal(r, ranges[0])  # one cube for every B
+    np.testing.assert_allclose(np.diff(ranges[0], axis=1)[:, 0], np.diff(ranges[0], axis=1)[0, 0])  # equal sides
+    lo, hi = ranges[0][:, 0], ranges[0][:, 1]
+    for c in cs.by_batch.values():  # every point inside it
+        assert (c.points >= lo).all() and (c.points <= hi).all() and (lo <= c.layernorm).all()
+    assert cs.basis_batch == 2
+    # the B = 2 cloud's own basis is the shared one: its coordinates agree with batch.cloud's
+    np.testing.assert_allclose(
+        np.abs(cs.by_batch[2].points), np.abs(batch.cloud("gaussian", batch_size=2, **kw).points), atol=1e-5
+    )
+    spread = batch.probe_spread("gaussian", batch_sizes=[2, 8, 64], **kw)
+    np.testing.assert_allclose(cs.sweep.series["BatchNorm: probe's spread"], spread, rtol=1e-12)
+    assert cs.by_batch[64].rms_spread < cs.by_batch[2].rms_spread / 3  # the shrinking, on one scale
+
+
+def test_student_t_rms_variance_error_jumps_its_median_falls_and_padding_multiplies_it():
+    # the page's population chart at T = 8, d = 64, K = 50, seed 0, B = 2, 4, 8: measured RMS 0.35 (Gaussian),
+    # 1.33, 9.19, 0.86 (Student-t), 2.44 at B = 2 (padded). The RMS needs a fourth moment; the median does not.
+    kw = {"batch_sizes": [2, 4, 8], "tokens": 8, "dim": 64, "batches": 50, "seed": 0}
+    g = batch_stats.stats_error("gaussian", **kw)
+    t = batch_stats.stats_error("heavy_tailed", **kw)
+    tp = batch_stats.stats_error("heavy_tailed", variable_length=True, **kw)
+    np.testing.assert_allclose(t.var_error, [1.33, 9.19, 0.86], atol=0.01)
+    assert g.var_error[0] == pytest.approx(0.35, abs=0.01) and tp.var_error[0] == pytest.approx(2.44, abs=0.01)
+    assert 1.6 < tp.var_error[0] / t.var_error[0] < 2.0  # "about 1.8"
+    assert t.var_error[1] > t.var_error[0] > t.var_error[2]  # not monotone in B
+    for e in (g, t, tp):
+        assert e.var_median[0] > e.var_median[1] > e.var_median[2] > 0, e.var_median
+    # the median against numpy: |var_B - var| / var over (batch, feature), from the same draws
+    x = inputs.sample("heavy_tailed", batch=50 * 2 + 8192, tokens=8, dim=64, seed=0).double().numpy()
+    pop = x[100:].reshape(-1, 64).var(0)
+    vb = x[:100].reshape(50, 16, 64).var(1)
+    lower_median = np.quantile(np.abs(vb - pop) / pop, 0.5, method="lower")  # torch.median: the lower middle
+    assert t.var_median[0] == pytest.approx(float(lower_median), rel=1e-9)
+
+
 # --- running statistics, train against eval, Batch Renormalization ------------------------------
 
 

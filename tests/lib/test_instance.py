@@ -73,3 +73,24 @@ def test_too_few_tokens_is_a_clear_error():
         instance.instance_view("gaussian", batch=2, tokens=1, dim=4)
     with pytest.raises(ValueError, match="T >= 3"):
         instance.padding("gaussian", batch=2, tokens=2, dim=4)
+
+
+def test_unbatched_instancenorm1d_warns_when_t_differs_from_d_and_is_silent_when_equal():
+    # torch 2.13, measured: T != d warns (affine=False) or raises (affine=True); T = d says nothing
+    v = instance.instance_view("gaussian", batch=2, tokens=3, dim=16)
+    assert "does not match num_features" in v.unbatched_warning
+    assert "to match num_features (16), but got: 3" in v.unbatched_affine_error
+    same = instance.instance_view("gaussian", batch=2, tokens=8, dim=8)
+    assert same.unbatched_warning == "" and same.unbatched_affine_error == ""
+    assert same.unbatched_vs_layernorm < 1e-5  # silently LayerNorm over each token's d features
+
+
+def test_padding_masked_means_are_drawn_as_exactly_zero():
+    p = instance.padding("shifted", batch=4, tokens=8, dim=64)
+    np.testing.assert_array_equal(p.mean_masked, 0.0)  # 0 in exact arithmetic: flushed, not ~1e-17
+    assert p.rounded[0] and (p.mean_counted[1:] > 0.1).all()
+    largest = max(p.mean_masked.max(), p.mean_counted.max())
+    for values in (p.mean_masked, p.mean_counted, p.var_masked, p.var_counted):
+        assert not ((values != 0) & (np.abs(values) < 1e-12 * largest)).any()  # nothing left in (0, 1e-12·max)
+    # the ε effect on the variance (σ²/(σ² + ε) − 1 ~ 1e-5) is real, not rounding: it is kept
+    assert (p.var_masked > 1e-6).all() and not p.rounded[1]

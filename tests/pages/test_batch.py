@@ -37,15 +37,20 @@ def test_cloud_is_batchnorm_and_the_diamond_is_layernorm_exactly_at_d3():
     assert np.linalg.norm(cloud - cloud.mean(0), axis=1).mean() > 0.05
 
 
-def test_cloud_shrinks_as_batch_grows():
+def test_cloud_shrinks_as_batch_grows_on_one_set_of_axes():
     at = open_page("batch")
-    spread = {}
-    for b in (2, 64):
+    spread, ranges = {}, {}
+    for b in (2, 64, 512):
         widget(at, "Batch size B").set_value(b).run()
         assert not at.exception
-        cloud, _ = _cloud(figure(at, "bt_cloud"))
+        fig = figure(at, "bt_cloud")
+        cloud, _ = _cloud(fig)
         spread[b] = np.sqrt(((cloud - cloud.mean(0)) ** 2).sum(1).mean())
+        ranges[b] = np.array([fig["layout"]["scene"][ax]["range"] for ax in ("xaxis", "yaxis", "zaxis")], float)
     assert spread[64] < spread[2] / 3  # ~1/sqrt(32) = 0.18 expected; the projection keeps most of it
+    np.testing.assert_array_equal(ranges[64], ranges[2])  # the same axis ranges at every B: shrinking is seen
+    np.testing.assert_array_equal(ranges[512], ranges[2])
+    assert any("same basis and ranges at every B" in c.value for c in at.caption)
 
 
 def test_spread_chart_slope_is_minus_one_half(batch_app):
@@ -57,15 +62,42 @@ def test_spread_chart_slope_is_minus_one_half(batch_app):
     slope = np.polyfit(np.log(b[1:-1]), np.log(y[1:-1]), 1)[0]  # B = 4 ... 256, as the issue asks
     assert -0.6 < slope < -0.4
     caption = next(c.value for c in at.caption if "log–log slope" in c.value)
-    assert abs(float(re.search(r"slope (-?[\d.]+)", caption).group(1)) - np.polyfit(np.log(b), np.log(y), 1)[0]) < 1e-3
+    assert "follows 1/√B" in caption and "This is the point of PowerNorm" not in " ".join(m.value for m in at.markdown)
+    assert (
+        abs(float(re.search(r"input: \*\*(-?[\d.]+)", caption).group(1)) - np.polyfit(np.log(b), np.log(y), 1)[0])
+        < 1e-3
+    )
 
 
 def test_nlp_like_statistics_fluctuate_more(batch_app):
     pop = figure(batch_app, "bt_population")
     series = {t["name"]: np.asarray(t["y"]) for t in pop["data"]}
-    gauss = next(v for k, v in series.items() if k.startswith("Gaussian") and "variance" in k)
-    nlp = next(v for k, v in series.items() if k.startswith("Student-t") and "variance" in k)
+    gauss = series["Gaussian (image-like): variance"]
+    fixed = series["Student-t, fixed length: variance"]
+    nlp = series["Student-t, padded variable lengths (NLP-like): variance"]
     assert np.all(nlp > 2 * gauss)
+    # the caption's numbers are the chart's: B = 2 errors and the padding factor
+    caption = next(c.value for c in batch_app.caption if "padding (fewer real tokens" in c.value)
+    assert f"is {gauss[0]:.2f} for Gaussian tokens, {fixed[0]:.2f} for Student-t(3)" in caption
+    assert f"{nlp[0]:.2f} for padded" in caption and f"multiplies it by {nlp[0] / fixed[0]:.1f}" in caption
+    assert 1.6 < nlp[0] / fixed[0] < 2.0  # seed 0: 2.44 / 1.33
+    why = next(e for e in batch_app.expander if "Student-t curves jump" in e.label).markdown[0].value
+    assert f"{fixed[0]:.2f}, {fixed[1]:.2f}, {fixed[2]:.2f} at B = 2, 4, 8" in why
+    assert "this app's model" in why and "Shen et al." in why
+
+
+def test_student_t_spread_slope_is_shown_and_explained():
+    at = open_page("batch", {"bt_kind": "Heavy-tailed (Student-t)"})
+    sweep = figure(at, "bt_sweep")
+    b, y = np.asarray(sweep["data"][0]["x"]), np.asarray(sweep["data"][0]["y"])
+    slope = np.polyfit(np.log(b), np.log(y), 1)[0]
+    assert abs(slope + 0.5) > 0.1  # seed 0: -0.274
+    caption = next(c.value for c in at.caption if "log–log slope" in c.value)
+    assert f"**{slope:.3f}**" in caption and "does **not** follow 1/√B" in caption
+    text = " ".join(m.value for m in at.markdown)
+    assert "This is the point of PowerNorm" in text and f"Fitted here: {slope:.2f}" in text
+    assert "**infinite fourth moment**" in text
+    assert "quadratic mean" in text and "running statistics in the forward pass" in text
 
 
 def test_batch_renorm_with_tight_clips_is_batchnorm_and_with_loose_clips_is_eval():

@@ -30,15 +30,28 @@ def test_instance_page_puts_every_feature_on_the_token_circle():
 def test_instance_page_padding_masked_against_counted():
     at = open_page("instance")
     widget(at, "Tokens per sequence T").set_value(8).run()
-    mean = figure(at, "in_pad_mean")["data"]
-    masked, counted = (np.asarray(t["customdata"]) for t in mean)
+    fig = figure(at, "in_pad_mean")
+    masked, counted = (np.asarray(t["customdata"]) for t in fig["data"])
     assert (masked < 1e-5).all() and (counted[1:] > 1e-2).all()
+    drawn = np.asarray(fig["data"][0]["y"])
+    np.testing.assert_array_equal(drawn, 0.0)  # below 1e-12 of the chart's largest: drawn as exactly 0
+    assert fig["layout"].get("yaxis", {}).get("type") != "log"  # a 0 cannot sit on a log axis
+    assert any("0 up to float rounding" in c.value for c in at.caption)
     at.radio(key="in_pad").set_value("garbage (±10)").run()
     assert not at.exception
     for label in ["Sequences B", "Tokens per sequence T"]:
         for end in (widget(at, label).min, widget(at, label).max):
             widget(at, label).set_value(end).run()
             assert not at.exception, (label, end)
+
+
+def test_the_page_says_what_torch_did_for_the_chosen_t_and_d():
+    at = open_page("instance")  # T = 3, d = 64: torch warns, and raises with affine=True
+    text = " ".join(m.value for m in at.markdown)
+    assert "T = 3 ≠ d = 64, so torch **warns**" in text and "to match num_features (64), but got: 3" in text
+    at = open_page("instance", {"in_T": "8", "in_d": "8"})
+    text = " ".join(m.value for m in at.markdown)
+    assert "T = d = 8, so torch is **silent**" in text and "**warns**" not in text
 
 
 LINK = {"in_kind": "Low-rank", "in_B": "3", "in_T": "5", "in_d": "8", "in_pad": "garbage (±10)"}
