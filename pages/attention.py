@@ -11,6 +11,8 @@ ui.require_app()
 
 SCALES = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
 KEY_COUNTS = [4, 6, 8, 12, 16, 24, 32, 48, 64]
+MODEL_DIM = 8  # the width d of the low-rank head example (Qhull's cost bounds the head to k <= 6)
+HEAD_DIMS = [1, 2, 3, 4, 5, 6]
 
 
 def saturation_ui() -> dict:
@@ -58,6 +60,11 @@ def cached_maps(scale, dim, tokens):
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_fraction(n, dim, sets):
     return attention.unselectable_fraction(n=n, dim=dim, sets=sets)
+
+
+@st.cache_data(max_entries=64, show_spinner="Convex hulls of the keys after a random head map…")
+def cached_head(n, head, sets):
+    return attention.head_unselectable(n=n, dim=MODEL_DIM, head=head, sets=sets)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -114,7 +121,9 @@ st.subheader("Unselectable keys")
 st.markdown(
     "A key inside the convex hull of the other keys can never get the most attention: for every query q, "
     "q·k is at most the largest q·k_j of the hull's corners. LayerNorm is a **projection** onto the hyperplane "
-    "⟂ 1 and a **scaling** to radius √d; the scaling puts every key on a sphere, where each key is a corner."
+    "⟂ 1 and a **scaling** to radius √d; the scaling puts every key on a sphere, where each key is a corner. "
+    "That holds for the normalized keys themselves (and after any map that is one-to-one on the hyperplane); "
+    "a head's low-rank map can undo it — below the 3D view."
 )
 k = keys_ui()
 frac = {}
@@ -168,3 +177,30 @@ if view is not None:
         "every one selectable. The first view looks along 1, so the plane is seen face on; turn it to see the raw "
         "keys off the plane."
     )
+
+st.markdown(
+    "**After a head's map.** Brody et al. state the guarantee for the LayerNorm outputs; a head scores "
+    "W_k·LN(x) in d_head dimensions. A map that is one-to-one on the hyperplane ⟂ 1 (rank ≥ d − 1) turns the "
+    "sphere into an ellipsoid, where every key is still a corner; a lower-rank map squashes it, and keys fall "
+    "back inside the hull."
+)
+head = st.select_slider(
+    "Head dimension k", HEAD_DIMS, value=3, key="at_head", bind=ui.BIND,
+    help=f"A random map W (k × {MODEL_DIM}), W_ab ~ N(0, 1), applied to LayerNormed keys in d = {MODEL_DIM}; "
+    "one map per random set. Uses the keys n and random sets chosen above.",
+)  # fmt: skip
+mapped = ui.guarded(cached_head, k["n"], head, k["sets"], stop=False)
+if mapped is not None:
+    st.markdown(
+        f"With n = {k['n']} LayerNormed keys in d = {MODEL_DIM} and a random map to k = {head} dimensions, "
+        f"**{mapped[1]:.0%} of the keys are unselectable** ({mapped[0]:.0%} of the {k['sets']} random sets have "
+        f"at least one). At k ≥ d − 1 = {MODEL_DIM - 1} the map is one-to-one on the hyperplane and none is."
+    )
+raw_w, ln_w = attention.uniform_query(n=k["n"], dim=MODEL_DIM)
+st.markdown(
+    "**The projection's own role** (Brody et al.): every LayerNorm output is ⟂ 1, so a query q along 1 gives "
+    "every key the same score q·LN(x_j) = 0 and attends to all keys equally — attention need not learn that "
+    f"operation. Measured for the query q = 1 over n = {k['n']} keys in d = {MODEL_DIM}: on the LayerNormed keys "
+    f"every weight is 1/n = {1 / k['n']:.3g} (largest deviation {np.abs(ln_w - 1 / k['n']).max():.0e}, float64 "
+    f"rounding); on the raw keys the same query's weights run from {raw_w.min():.3g} to {raw_w.max():.3g}."
+)

@@ -53,6 +53,18 @@ def cached_motion(norm, kind, batch, tokens, dim, groups_, probe, direction):
     )
 
 
+def _colour(scale) -> dict:
+    """A panel's colour scale as the library chose it: log₁₀ over ≥ a decade, else linear from 0."""
+    bar = "log₁₀" if scale.log else "size"
+    return {"log": scale.log, "zrange": scale.zrange, "colourbar": bar, "blank_zeros": True}
+
+
+def _scale_words(scale) -> str:
+    if scale.log:
+        return f"log colour scale: the non-zero values span {scale.decades:.1f} decades"
+    return f"linear colour from 0: the non-zero values span less than a decade (×{10**scale.decades:.2f})"
+
+
 st.title("Coupling: who moves when one token moves")
 st.markdown(
     "Every normalization layer is a function of the whole block x: (B, T, d). Which outputs can change when one "
@@ -71,6 +83,7 @@ label = ui.labels.NORMS[c["norm"]] + (f" (G = {c['groups']})" if c["norm"] == "g
 rev = f"{c}"
 if cp is not None:
     pb, pt = divmod(c["probe"], c["tokens"])
+    scales = [coupling.colour_scale(cp.tokens), coupling.colour_scale(cp.features)]
     fig = heatmaps.heatmaps_figure(
         [
             heatmaps.Heatmap(
@@ -80,6 +93,7 @@ if cp is not None:
                 ylabel="output token j",
                 hover="output token %{y} ← input token %{x}: %{customdata:.4g}",
                 bounds=[k * c["tokens"] for k in range(1, c["batch"])],
+                **_colour(scales[0]),
             ),
             heatmaps.Heatmap(
                 f"inside the probe: |∂y_k/∂x_l| ({c['dim']} × {c['dim']})",
@@ -87,10 +101,9 @@ if cp is not None:
                 xlabel="input feature l",
                 ylabel="output feature k",
                 hover="output feature %{y} ← input feature %{x}: %{customdata:.4g}",
+                **_colour(scales[1]),
             ),
         ],
-        log_colour=True,
-        colourbar="log₁₀",
         height=460,
     )
     ui.plotly_view(fig, key="cp_heat", revision=rev, link_cameras=False)
@@ -99,10 +112,11 @@ if cp is not None:
     ui.export_buttons(fig, table, key="cp_export", name="normviz-coupling")
     moved = int(cp.coupled.sum()) - 1
     st.caption(
-        f"Left: row j, column i is the size of the d × d block ∂y_j/∂x_i (log colour scale); blank cells are "
+        f"Left: row j, column i is the size of the d × d block ∂y_j/∂x_i ({_scale_words(scales[0])}); blank cells are "
         f"exactly 0 — autodiff found no path from that input to that output. Dotted lines separate sequences. "
         f"{label}: {ui.labels.COUPLING_PATTERNS[c['norm']]}. The probe (sequence {pb + 1}, token {pt + 1}) moves "
-        f"{moved} other token{'s' if moved != 1 else ''} of the {n_tok}. Right: the probe's own d × d block."
+        f"{moved} other token{'s' if moved != 1 else ''} of the {n_tok}. Right: the probe's own d × d block "
+        f"({_scale_words(scales[1])})."
     )
 
 

@@ -41,6 +41,18 @@ st.markdown(
     "standardize those same cells. *Which* cells share a statistic is the whole difference between the norms "
     "(Wu & He 2018, *Group Normalization*, Fig. 2 — drawn here on the token layout)."
 )
+with st.expander("From Wu & He's (N, C, H, W) to the token layout (B, T, d)", icon=":material/swap_horiz:"):
+    st.markdown(
+        "Wu & He drew an image batch: N samples × C channels × H·W positions. On the token layout the features d "
+        "play the channels C, and the tokens play two different roles:\n"
+        "- **LayerNorm, RMSNorm, GroupNorm** treat each token as a *sample* (N ↔ B·T tokens, no positions): "
+        "their statistics stay inside one token.\n"
+        "- **InstanceNorm, BatchNorm** treat the tokens as the *pooled positions* (N ↔ B sequences, H·W ↔ T "
+        "tokens): InstanceNorm pools feature j over the T tokens of one sequence, BatchNorm over all B·T.\n\n"
+        "So GroupNorm's G = d is not InstanceNorm here. In Wu & He's layout G = C *is* InstanceNorm (one channel "
+        "over its H·W positions); on the token layout a group of one feature holds one value of one token, and "
+        "G = d sends every value to 0."
+    )
 c = controls_ui()
 ui.share_caption()
 if not c["norms"]:
@@ -84,6 +96,13 @@ def cube_section(c: dict) -> None:
             "the ones whose mean and variance it shares — change the vermillion value and every highlighted output "
             "changes, while the grey ones cannot. Drag to turn the cubes (they turn together)."
         )
+        if "groupnorm" in c["norms"] and c["groups"] == d:
+            st.info(
+                f"G = d = {d}: each group is one feature of one token, a single value, so GroupNorm sends every "
+                "value to 0 (x − μ = 0) on this token layout. In Wu & He's (N, C, H, W) layout G = C is "
+                "InstanceNorm instead: one channel pooled over its H·W positions.",
+                icon=":material/info:",
+            )
         st.markdown("\n".join(f"- {w}" for w in words))
 
     with st.expander("Check the picture against the maths", icon=":material/fact_check:"):

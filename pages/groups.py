@@ -80,7 +80,10 @@ if v.groups == 1:
 elif v.groups == v.dim:
     st.warning(
         f"**G = d sends every value to 0** (measured max |y| = {v.max_abs:.3g}): each group holds one feature, "
-        "whose mean is the feature itself, so x − μ = 0. Nothing is left to show.",
+        "whose mean is the feature itself, so x − μ = 0. Nothing is left to show. (That is this token layout, "
+        "where a group of one feature holds one value of one token. In Wu & He's (N, C, H, W) layout G = C is "
+        "InstanceNorm: one channel over its H × W positions; the token analogue pools feature j over the T tokens "
+        "of a sequence — the InstanceNorm page.)",
         icon=":material/warning:",
     )
 

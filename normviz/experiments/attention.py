@@ -10,6 +10,12 @@ q·k_i <= max_j q·k_j for every query q ("unselectable"). LayerNorm is a projec
 hyperplane ⟂ 1 followed by a scaling to radius √d: the projection alone leaves keys inside the
 hull, the scaling puts every key on a sphere, where each one is a vertex. The check here takes the
 hull's vertices from Qhull (``scipy.spatial.ConvexHull``); the tests check it by linear programming.
+
+That guarantee lives in the normalized space, and survives any linear map that is one-to-one on the
+hyperplane (the sphere becomes an ellipsoid, still all vertices). A head maps the keys to fewer
+dimensions: a random map W (k × d) with k < d − 1 squashes the sphere, and keys fall back inside the
+hull (:func:`head_unselectable`). The projection has a role of its own: every LN(x) is ⟂ 1, so a
+query along 1 scores every key the same and attends to all of them equally (:func:`uniform_query`).
 """
 
 from __future__ import annotations
@@ -31,10 +37,12 @@ __all__ = [
     "SCALES",
     "KeysView",
     "attention_maps",
+    "head_unselectable",
     "hyperplane_basis",
     "keys",
     "keys_view",
     "saturation",
+    "uniform_query",
     "unselectable",
     "unselectable_fraction",
 ]
@@ -131,9 +139,7 @@ def keys(variant: str, x: np.ndarray) -> np.ndarray:
     if variant == "raw":
         return x
     d = x.shape[-1]
-    centered = x - x.mean(-1, keepdims=True)
-    if variant == "layernorm":
-        centered = centered / np.sqrt((centered**2).mean(-1, keepdims=True))  # radius √d, ε = 0
+    centered = _layernorm(x) if variant == "layernorm" else x - x.mean(-1, keepdims=True)  # radius √d, ε = 0
     return centered @ hyperplane_basis(d).T  # (..., n, d - 1)
 
 
@@ -180,6 +186,59 @@ def unselectable_fraction(
         masks = np.stack([unselectable(k[i]) for i in range(sets)])  # (S, n)
         out[v] = (float(masks.any(1).mean()), float(masks.mean()))
     return out
+
+
+def head_unselectable(*, n: int, dim: int = 8, head: int = 3, sets: int = 200, seed: int = 0) -> tuple[float, float]:
+    """LayerNormed keys through a random head map W (head × dim), W_ab ~ N(0, 1): for ``sets`` random sets of
+    n keys x ~ N(0, I_dim), (share of sets with an unselectable key, mean share of unselectable keys) of W·LN(x).
+
+    A map that is one-to-one on the hyperplane ⟂ 1 (head >= dim − 1) keeps every key a vertex; a lower-rank one
+    does not.
+
+    >>> head_unselectable(n=12, dim=4, head=3, sets=10)  # head = d − 1: one-to-one on the hyperplane
+    (0.0, 0.0)
+    """
+    _check_head(n=n, dim=dim, head=head, sets=sets, seed=seed)
+    # numpy on the CPU whatever the device: Qhull runs on the CPU only (at most 200 hulls of 64 keys in 1 ... 6
+    # dimensions)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((sets, n, dim))  # (S, n, d)
+    w = rng.standard_normal((sets, head, dim))  # (S, k, d): one random head per set
+    k = np.einsum("snd,skd->snk", _layernorm(x), w)  # (S, n, k)
+    masks = np.stack([unselectable(k[i]) for i in range(sets)])  # (S, n)
+    return float(masks.any(1).mean()), float(masks.mean())
+
+
+def _layernorm(x: np.ndarray) -> np.ndarray:
+    """LN(x) = (x − μ1)/σ in the model's own d coordinates (..., n, d), ε = 0: ⟂ 1 and of length √d.
+
+    >>> _layernorm(np.array([[1.0, 2.0, 3.0]])).round(4).tolist()
+    [[-1.2247, 0.0, 1.2247]]
+    """
+    centered = x - x.mean(-1, keepdims=True)
+    return centered / np.sqrt((centered**2).mean(-1, keepdims=True))
+
+
+def uniform_query(*, n: int, dim: int, scale: float = 1.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Attention weights softmax(q·k_j/√d) of the query q = scale·1 over n keys x ~ N(0, I_dim): (raw x, LN(x)).
+
+    Every LN(x) is ⟂ 1, so q·LN(x_j) = 0 for every key and the weights are exactly 1/n.
+
+    >>> raw, ln = uniform_query(n=5, dim=4)
+    >>> bool(np.allclose(ln, 0.2)), bool(np.ptp(raw) > 0.01)
+    (True, True)
+    """
+    _check_head(n=n, dim=dim, head=1, sets=1, seed=seed)
+    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a finite number > 0, got {scale!r}.")
+    x = np.random.default_rng(seed).standard_normal((n, dim))  # (n, d)
+    q = np.full(dim, float(scale))  # (d,) along 1
+    out = []
+    for k in (x, _layernorm(x)):
+        s = k @ q / math.sqrt(dim)  # (n,)
+        e = np.exp(s - s.max())
+        out.append(e / e.sum())
+    return out[0], out[1]
 
 
 def keys_view(*, n: int, seed: int = 0) -> KeysView:
@@ -237,6 +296,23 @@ def _check_keys(*, n, dim, sets, seed) -> None:
         raise ValueError(
             f"dim must be in 3 ... 6, got {dim}: the hull is taken in d − 1 dimensions and Qhull's cost grows fast "
             "with them."
+        )
+    if not is_int(seed) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+
+
+def _check_head(*, n, dim, head, sets, seed) -> None:
+    for label, v in (("n", n), ("dim", dim), ("head", head), ("sets", sets)):
+        if not is_int(v) or v < 1:
+            raise ValueError(f"{label} must be a positive integer, got {v!r}.")
+    if not 2 <= n <= MAX_KEYS:
+        raise ValueError(f"n (keys per set) must be in 2 ... {MAX_KEYS}, got {n}.")
+    if not 2 <= dim <= 64:
+        raise ValueError(f"dim must be in 2 ... 64, got {dim}: LayerNorm of a single feature is always 0.")
+    if not 1 <= head <= min(dim, 6):
+        raise ValueError(
+            f"head must be in 1 ... {min(dim, 6)}, got {head}: at most d, and the hull is taken in head dimensions, "
+            "where Qhull's cost grows fast."
         )
     if not is_int(seed) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")

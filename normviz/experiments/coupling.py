@@ -23,7 +23,17 @@ from torch.func import jacrev
 
 from normviz.core import device, inputs, norms, projection
 
-__all__ = ["DIRECTIONS", "MAX_JACOBIAN", "Coupling", "Motion", "coupling", "jacobian_blocks", "motion"]
+__all__ = [
+    "DIRECTIONS",
+    "MAX_JACOBIAN",
+    "ColourScale",
+    "Coupling",
+    "Motion",
+    "colour_scale",
+    "coupling",
+    "jacobian_blocks",
+    "motion",
+]
 
 MAX_JACOBIAN = 8_192  # B*T*d: the full Jacobian has (B*T*d)^2 entries (256 MiB at this cap)
 
@@ -87,6 +97,38 @@ class Coupling:
     def coupled(self) -> np.ndarray:
         """(N,) bool: which tokens' outputs move when the probe's input moves."""
         return self.tokens[:, self.probe] > 0
+
+
+@dataclass(frozen=True)
+class ColourScale:
+    """How to colour a matrix of non-negative sizes: log₁₀ from its smallest to its largest non-zero value when
+    they span at least a decade, else linear from 0 (a log scale over 0.4 … 0.75 would make a near-constant
+    diagonal look dramatic). Exact zeros are left blank either way."""
+
+    log: bool
+    zrange: tuple[float, float]  # in the colour's own units: log₁₀ values, or the values
+    decades: float  # log₁₀(max / min) of the non-zero values
+
+
+def colour_scale(z: np.ndarray) -> ColourScale:
+    """The :class:`ColourScale` for ``z`` (any shape, values >= 0).
+
+    >>> colour_scale(np.array([[0.4, 0.0], [0.0, 0.75]]))
+    ColourScale(log=False, zrange=(0.0, 0.75), decades=0.273)
+    >>> colour_scale(np.array([0.01, 0.0, 2.0])).zrange
+    (-2.0, 0.301)
+    """
+    z = np.asarray(z, dtype=np.float64)
+    if not np.all(np.isfinite(z) & (z >= 0)):
+        raise ValueError("z must hold finite values >= 0 (sizes such as |∂y/∂x|).")
+    nz = z[z > 0]
+    if nz.size == 0:
+        return ColourScale(log=False, zrange=(0.0, 1.0), decades=0.0)
+    lo, hi = float(nz.min()), float(nz.max())
+    decades = round(math.log10(hi / lo), 3)
+    if hi >= 10 * lo:
+        return ColourScale(log=True, zrange=(round(math.log10(lo), 3), round(math.log10(hi), 3)), decades=decades)
+    return ColourScale(log=False, zrange=(0.0, hi), decades=decades)
 
 
 def coupling(

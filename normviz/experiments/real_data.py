@@ -4,6 +4,8 @@ For a token ``x`` in R^d the all-ones axis is ``u = 1/√d``; LayerNorm removes 
 
 * angle to the all-ones axis: ``θ = arccos(x·1 / (‖x‖√d)) = arccos(√d·μ / ‖x‖)`` (90° = orthogonal);
 * share of ``‖x‖²`` carried by the mean component: ``d·μ² / ‖x‖² = cos²θ``;
+* the reference for θ: a random x with independent zero-mean entries lies at 90° ± about 1/√d rad from 1
+  (exactly for Gaussian entries, whose direction is uniform: θ has density ∝ sin^(d−2) θ on [0, π]);
 * massive activations (Sun et al. 2024): a value ``x_ij`` with ``|x_ij| ≥ ratio × median|x|`` of that
   capture point and ``|x_ij| ≥ floor`` (defaults 100× and 10; Sun et al. use > 100 and ~1000× the
   median on LLMs, which a 6-layer MiniLM never reaches); a feature is massive if any of its values is.
@@ -22,7 +24,17 @@ import torch.nn.functional as F
 
 from normviz.core import device, geometry, projection
 
-__all__ = ["LayerStats", "Massive", "RealView", "apply_own_norm", "layer_stats", "massive", "ones_angle", "real_view"]
+__all__ = [
+    "LayerStats",
+    "Massive",
+    "RealView",
+    "apply_own_norm",
+    "layer_stats",
+    "massive",
+    "ones_angle",
+    "random_angle_std",
+    "real_view",
+]
 
 RATIO = 100.0
 
@@ -39,6 +51,25 @@ def ones_angle(tokens: torch.Tensor) -> torch.Tensor:
     d = t.shape[-1]
     cos = t.sum(-1) / (torch.linalg.vector_norm(t, dim=-1).clamp_min(1e-300) * math.sqrt(d))  # (N,)
     return torch.rad2deg(torch.arccos(cos.clamp(-1.0, 1.0)))
+
+
+def random_angle_std(d: int) -> float:
+    """Standard deviation in degrees of the angle between a random x ~ N(0, I_d) and 1: exact, by quadrature.
+
+    Its direction is uniform on the sphere, so θ has density ∝ sin^(d−2) θ on [0, π], mean 90°; the std is
+    ≈ 1/√d rad for large d (and for any independent zero-mean entries, by the central limit theorem).
+
+    >>> round(random_angle_std(2), 2), round(random_angle_std(384), 2), round(math.degrees(384**-0.5), 2)
+    (51.96, 2.93, 2.92)
+    """
+    if not isinstance(d, int) or isinstance(d, bool) or d < 2:
+        raise ValueError(f"d must be an integer >= 2 (the angle to 1 of a single value is 0° or 180°), got {d!r}.")
+    theta = np.linspace(0.0, math.pi, 200_001)  # (K,) the density is smooth: the trapezoid rule is exact to ~1e-10
+    with np.errstate(divide="ignore"):
+        logw = (d - 2) * np.log(np.sin(theta)) if d > 2 else np.zeros_like(theta)
+    w = np.exp(logw - logw.max())  # (K,) sin^(d−2) θ, scaled
+    var = np.trapezoid((theta - math.pi / 2) ** 2 * w, theta) / np.trapezoid(w, theta)
+    return math.degrees(math.sqrt(var))
 
 
 def mean_share(tokens: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,9 @@ class Heatmap:
     """One panel of :func:`heatmaps_figure`: an ``(n, m)`` matrix, rows and columns numbered from 1.
 
     ``hover``: a Plotly hovertemplate (``%{customdata}`` is the value itself, also on a log scale);
-    ``bounds``: separator lines after rows and columns k (sequence boundaries).
+    ``bounds``: separator lines after rows and columns k (sequence boundaries). ``log``, ``zrange`` and
+    ``colourbar``, when given, set this panel's own colour scale (its own colour bar), overriding the figure's;
+    ``blank_zeros``: exact zeros drawn blank on a linear scale too (a log scale always leaves them blank).
 
     >>> Heatmap("A", np.eye(2), ylabel="query").bounds
     ()
@@ -30,6 +32,10 @@ class Heatmap:
     ylabel: str = ""
     hover: str = "%{y} ← %{x}: %{customdata:.3g}"
     bounds: Sequence[int] = ()
+    log: bool | None = None
+    zrange: tuple[float, float] | None = None
+    colourbar: str | None = None
+    blank_zeros: bool = False
 
 
 def heatmaps_figure(
@@ -47,23 +53,26 @@ def heatmaps_figure(
     values, with exact zeros left blank (the background shows through).
     """
     n = len(panels)
-    gap = 0.06 if zrange else 0.2  # room for a colour bar beside each panel
+    gap = 0.06 if zrange and not any(p.zrange for p in panels) else 0.2  # room for a colour bar beside each panel
     width = (1.0 - gap * (n - 1)) / n
     data, layout, shapes, notes = [], {}, [], []
     for i, p in enumerate(panels):
         z = np.asarray(p.z, dtype=np.float64)
-        colour = _log10_or_blank(z) if log_colour else f32(z)
+        log = log_colour if p.log is None else p.log
+        colour = _log10_or_blank(z) if log else f32(np.where(z == 0, np.nan, z) if p.blank_zeros else z)
         xa, ya = ("x", "y") if i == 0 else (f"x{i + 1}", f"y{i + 1}")
         x0 = i * (width + gap)
-        lo, hi = zrange or _span(colour)
+        own = p.zrange is not None or not zrange  # this panel has its own scale and colour bar
+        lo, hi = p.zrange or zrange or _span(colour)
         trace = {
             "type": "heatmap", "z": colour, "customdata": f32(z), "name": p.title, "colorscale": "Cividis",
             "x": np.arange(1, z.shape[1] + 1, dtype=np.float32), "y": np.arange(1, z.shape[0] + 1, dtype=np.float32),
             "zmin": lo, "zmax": hi, "xaxis": xa, "yaxis": ya, "hoverongaps": False,
-            "hovertemplate": p.hover + "<extra></extra>", "showscale": not zrange or i == n - 1,
-            "colorbar": {"title": {"text": colourbar, "side": "top"}, "len": 0.9, "thickness": 12},
+            "hovertemplate": p.hover + "<extra></extra>", "showscale": own or i == n - 1,
+            "colorbar": {"title": {"text": colourbar if p.colourbar is None else p.colourbar, "side": "top"},
+                         "len": 0.9, "thickness": 12},
         }  # fmt: skip
-        if not zrange:
+        if own and (not zrange or i < n - 1):
             trace["colorbar"] |= {"x": x0 + width + 0.01, "xanchor": "left"}
         data.append(trace)
         plain = {"showgrid": False, "zeroline": False, "constrain": "domain"}

@@ -54,6 +54,50 @@ def test_fraction_layernorm_zero_projection_high():
     assert r["projection"][0] > 0.9 and 0.1 < r["projection"][1] < 0.9
 
 
+def _head_reference(*, n, dim, head, sets, seed):
+    """The same random draws (x, then W, from one generator), LayerNorm in float64 by hand, hulls by linprog."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((sets, n, dim))
+    w = rng.standard_normal((sets, head, dim))
+    inside = []
+    for s in range(sets):
+        c = x[s] - x[s].mean(1, keepdims=True)
+        k = (c / c.std(1, keepdims=True)) @ w[s].T  # (n, head)
+        inside.append([_inside_hull_of_others(k, i) for i in range(n)])
+    inside = np.array(inside)
+    return float(inside.any(1).mean()), float(inside.mean())
+
+
+@pytest.mark.parametrize(("n", "head"), [(8, 3), (16, 2), (16, 4), (12, 1)])
+def test_head_unselectable_agrees_with_linear_programming(n, head):
+    got = attention.head_unselectable(n=n, dim=8, head=head, sets=12, seed=5)
+    ref = _head_reference(n=n, dim=8, head=head, sets=12, seed=5)
+    assert got == pytest.approx(ref, abs=1e-12)
+    assert ref[1] > 0  # the comparison covered keys inside the hull
+
+
+def test_low_rank_head_puts_keys_back_inside_the_hull():
+    """The page's sentence: d = 8, a random map to 3 dimensions: ~45% of 32 keys, ~9% of 8 keys unselectable."""
+    many = attention.head_unselectable(n=32, dim=8, head=3, sets=200)
+    few = attention.head_unselectable(n=8, dim=8, head=3, sets=200)
+    assert 0.40 < many[1] < 0.50 and many[0] == 1.0
+    assert 0.05 < few[1] < 0.13
+    # one-to-one on the hyperplane (k = d − 1): the sphere becomes an ellipsoid, every key stays a corner
+    assert attention.head_unselectable(n=32, dim=5, head=4, sets=50) == (0.0, 0.0)
+    assert attention.head_unselectable(n=32, dim=5, head=3, sets=50)[1] > 0.1
+
+
+def test_query_along_ones_attends_uniformly_after_layernorm():
+    for n, dim in ((8, 8), (32, 8), (5, 64)):
+        raw, ln = attention.uniform_query(n=n, dim=dim, scale=3.0, seed=2)
+        np.testing.assert_allclose(ln, 1 / n, rtol=1e-12)
+        x = np.random.default_rng(2).standard_normal((n, dim))
+        s = 3.0 * x.sum(1) / math.sqrt(dim)  # q·x_j/√d for q = 3·1
+        ref = np.exp(s - s.max()) / np.exp(s - s.max()).sum()
+        np.testing.assert_allclose(raw, ref, rtol=1e-12)
+        assert raw.max() > 1.5 / n and np.ptp(raw) > 0.5 / n  # without the projection the same query picks favourites
+
+
 def _np_attention(x, w_q, w_k):
     q, k = x @ w_q.T, x @ w_k.T
     s = q @ k.T / math.sqrt(x.shape[-1])
@@ -120,6 +164,9 @@ def test_keys_view_at_d3():
         (lambda: attention.attention_maps(-1.0), "scale"),
         (lambda: attention.keys("whiten", np.zeros((3, 3))), "Unknown key variant"),
         (lambda: attention.unselectable(np.zeros((0, 3))), "points"),
+        (lambda: attention.head_unselectable(n=8, dim=8, head=7), "head must be in 1 ... 6"),
+        (lambda: attention.head_unselectable(n=8, dim=1, head=1), "dim must be in 2"),
+        (lambda: attention.uniform_query(n=8, dim=8, scale=0.0), "scale"),
     ],
 )
 def test_errors_say_how_to_fix(call, match):

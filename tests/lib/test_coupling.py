@@ -114,3 +114,20 @@ def test_bad_calls_say_how_to_fix_them():
         coupling.coupling("batchnorm", "gaussian", batch=1, tokens=1, dim=4)
     with pytest.raises(ValueError, match="Unknown direction"):
         coupling.motion("layernorm", "gaussian", batch=1, tokens=2, dim=4, direction="up")
+
+
+def test_colour_scale_log_over_a_decade_linear_from_0_below():
+    ln = coupling.coupling("layernorm", "gaussian", batch=4, tokens=8, dim=16)
+    nz = ln.tokens[ln.tokens > 0]
+    s = coupling.colour_scale(ln.tokens)  # a diagonal within a factor ~2.5: a log scale would exaggerate it
+    assert nz.max() / nz.min() < 10 and not s.log
+    assert s.zrange == (0.0, float(nz.max())) and s.decades == pytest.approx(np.log10(nz.max() / nz.min()), abs=1e-3)
+    bn = coupling.coupling("batchnorm", "gaussian", batch=4, tokens=8, dim=16)
+    s = coupling.colour_scale(bn.tokens)
+    assert s.log and s.zrange[1] - s.zrange[0] >= 1
+    np.testing.assert_allclose(s.zrange, np.log10([bn.tokens.min(), bn.tokens.max()]), atol=1e-3)
+    assert coupling.colour_scale(np.array([0.0, 1.0, 9.99])).log is False  # just under a decade
+    assert coupling.colour_scale(np.array([0.0, 1.0, 10.0])).log is True
+    assert coupling.colour_scale(np.zeros((2, 2))) == coupling.ColourScale(log=False, zrange=(0.0, 1.0), decades=0.0)
+    with pytest.raises(ValueError, match=">= 0"):
+        coupling.colour_scale(np.array([-1.0, 1.0]))

@@ -93,3 +93,16 @@ def test_describe_says_the_set_in_words_with_its_size():
 def test_bad_calls_say_how_to_fix_them(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
         cube.shared_cells(*args, **kwargs)
+
+
+def test_wu_and_he_layout_against_the_token_layout():
+    """The cube page's mapping: on Wu & He's (N, C, H·W) = (B, d, T), GroupNorm with G = C is InstanceNorm (feature j
+    over the T tokens); on the token layout (each token a sample) G = d sends every value to 0."""
+    B, T, d = 3, 6, 8
+    x = torch.randn(B, T, d, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    wu_he = F.group_norm(x.transpose(1, 2), num_groups=d, eps=1e-5).transpose(1, 2)  # (B, d, T): G = C
+    torch.testing.assert_close(wu_he, _reference("instancenorm", x, 1))
+    token_layout = F.group_norm(x.reshape(B * T, d), num_groups=d, eps=1e-5)  # (B·T, d): tokens as samples
+    assert token_layout.abs().max() == 0
+    for cell in itertools.product(range(B), range(T), range(d)):
+        assert cube.shared_cells("groupnorm", (B, T, d), cell, groups=d).sum() == 1  # a group of one value

@@ -91,6 +91,27 @@ def test_one_heatmap_builder_linear_and_shared_or_log_and_blank_zeros():
     assert len(logged["layout"]["shapes"]) == 2  # one separator across, one down, after row/column 1
 
 
+def test_heatmap_panels_with_their_own_scales_linear_from_0_and_log():
+    a = np.array([[0.4, 0.0], [0.0, 0.75]])
+    b = np.array([[0.01, 0.0], [0.0, 2.0]])
+    fig = _decoded(
+        heatmaps.heatmaps_figure(
+            [
+                heatmaps.Heatmap("lin", a, log=False, zrange=(0.0, 0.75), colourbar="size", blank_zeros=True),
+                heatmaps.Heatmap("log", b, log=True, zrange=(-2.0, 0.301), colourbar="log₁₀"),
+            ]
+        )
+    )
+    lin, log = fig["data"]
+    np.testing.assert_array_equal(np.isnan(lin["z"]), a == 0)  # zeros blank on the linear scale too
+    np.testing.assert_allclose(lin["z"][a > 0], [0.4, 0.75], rtol=1e-6)
+    assert (lin["zmin"], lin["zmax"]) == (0.0, 0.75) and lin["colorbar"]["title"]["text"] == "size"
+    np.testing.assert_allclose(log["z"][b > 0], [-2.0, np.log10(2.0)], rtol=1e-6)
+    assert (log["zmin"], log["zmax"]) == (-2.0, 0.301) and log["colorbar"]["title"]["text"] == "log₁₀"
+    assert lin["showscale"] and log["showscale"]  # each panel its own colour bar, beside it
+    assert lin["colorbar"]["x"] < log["colorbar"]["x"]
+
+
 @pytest.mark.parametrize("power", [0.0, -0.5, 1.0])
 def test_fits_slope_and_a_theory_line_through_the_data(power):
     x = np.array([1.0, 2.0, 4.0, 8.0, 16.0])

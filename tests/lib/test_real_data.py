@@ -91,3 +91,23 @@ def test_real_view_lengths_and_errors():
     assert v.labels[0] == f"t{v.shown[0]}"
     with pytest.raises(ValueError, match="d >= 2"):
         real_data.real_view(torch.ones(4, 1))
+
+
+@pytest.mark.parametrize("d", [2, 3, 16, 384])
+def test_random_angle_std_matches_closed_forms_and_monte_carlo(d):
+    got = real_data.random_angle_std(d)
+    # d = 2: θ uniform on [0, π]; d = 3: cos θ uniform on [−1, 1]
+    exact = {2: math.degrees(math.pi / math.sqrt(12)), 3: math.degrees(math.sqrt(math.pi**2 / 4 - 2))}
+    if d in exact:
+        assert got == pytest.approx(exact[d], rel=1e-7)
+    rng = np.random.default_rng(d)
+    samples = [rng.standard_normal((40_000, d))]  # exact for Gaussian entries
+    if d >= 100:  # any independent zero-mean entries, by the central limit theorem: ±1 entries
+        samples.append(rng.choice([-1.0, 1.0], (40_000, d)))
+    for x in samples:
+        cos = x.sum(1) / (np.linalg.norm(x, axis=1) * math.sqrt(d))
+        assert got == pytest.approx(np.degrees(np.arccos(cos)).std(), rel=0.03)
+    if d >= 100:
+        assert got == pytest.approx(math.degrees(1 / math.sqrt(d)), rel=0.01)  # std ≈ 1/√d rad
+    with pytest.raises(ValueError, match="integer >= 2"):
+        real_data.random_angle_std(1)

@@ -4,11 +4,13 @@ maths; its links (every control restored, garbage falls back with a notice) and 
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 from scipy.optimize import linprog
 
+from normviz.experiments import attention
 from tests.helpers.apptest import csv_columns, figure, figure_keys, open_garbage, open_link, open_page, series
 
 KEYS = ["at_entropy", "at_max", "at_maps", "at_fraction", "at_keys"]  # every chart, in page order
@@ -69,9 +71,39 @@ def test_fraction_chart(att_app):
     assert np.all(np.diff(share) > 0)  # more keys, more of them inside
 
 
+def _sentence(at, start: str) -> str:
+    (text,) = [m.value for m in at.markdown if start in m.value]
+    return text
+
+
+def _head_sentence_matches(at, n, head, sets):
+    share_sets, share_keys = attention.head_unselectable(n=n, dim=8, head=head, sets=sets)
+    text = _sentence(at, "LayerNormed keys in d = 8 and a random map")
+    assert f"With n = {n} LayerNormed keys in d = 8 and a random map to k = {head} dimensions" in text
+    assert f"**{share_keys:.0%} of the keys are unselectable** ({share_sets:.0%} of the {sets} random sets" in text
+
+
+def test_low_rank_head_and_uniform_query_sentences_follow_the_state():
+    at = open_page("attention")
+    _head_sentence_matches(at, 8, 3, 100)  # the defaults
+    at.select_slider(key="at_n").set_value(32).run()
+    at.select_slider(key="at_sets").set_value(200).run()
+    _head_sentence_matches(at, 32, 3, 200)
+    text = _sentence(at, "of the keys are unselectable")
+    share = int(re.search(r"\*\*(\d+)% of the keys", text)[1])
+    assert 40 <= share <= 50  # issue 11: about 45% of 32 keys in d = 8 after a random map to 3 dimensions
+    at.select_slider(key="at_head").set_value(1).run()
+    _head_sentence_matches(at, 32, 1, 200)
+    raw, _ = attention.uniform_query(n=32, dim=8)
+    text = _sentence(at, "The projection's own role")
+    assert f"every weight is 1/n = {1 / 32:.3g}" in text
+    assert f"run from {raw.min():.3g} to {raw.max():.3g}" in text
+    assert float(re.search(r"largest deviation ([0-9.e+-]+)", text)[1]) < 1e-12
+
+
 def test_every_control_to_its_ends():
     at = open_page("attention")
-    for key in ("at_scale", "at_dim", "at_tokens", "at_n", "at_sets"):
+    for key in ("at_scale", "at_dim", "at_tokens", "at_n", "at_sets", "at_head"):
         w = at.select_slider(key=key)
         for end in (w.options[0], w.options[-1]):
             w.set_value(type(w.value)(end)).run()
@@ -86,10 +118,10 @@ def test_every_control_to_its_ends():
 # --- links ---
 
 AT_LINK = {"at_scale": "0.3", "at_dim": "16", "at_tokens": "8", "at_n": "12", "at_kdim": "4", "at_sets": "50",
-           "at_seed": "7"}  # fmt: skip
+           "at_seed": "7", "at_head": "2"}  # fmt: skip
 AT_RESTORED = {("select_slider", "at_scale"): 0.3, ("select_slider", "at_dim"): 16, ("select_slider", "at_tokens"): 8,
                ("select_slider", "at_n"): 12, ("select_slider", "at_kdim"): 4, ("select_slider", "at_sets"): 50,
-               ("number_input", "at_seed"): 7}  # fmt: skip
+               ("number_input", "at_seed"): 7, ("select_slider", "at_head"): 2}  # fmt: skip
 
 
 def test_attention_link_restores_every_control(csv_files):
@@ -111,9 +143,10 @@ def test_attention_link_restores_every_control(csv_files):
 
 def test_attention_garbage_falls_back_with_a_notice():
     garbage = {"at_scale": "1e9", "at_dim": "-64", "at_tokens": "", "at_n": "3", "at_kdim": "2", "at_sets": "x",
-               "at_seed": "1000", "at_zzz": "<script>"}  # fmt: skip
+               "at_seed": "1000", "at_head": "9", "at_zzz": "<script>"}  # fmt: skip
     at = open_garbage("attention", garbage, {("select_slider", "at_scale"): 10.0, ("select_slider", "at_dim"): 64,
                                              ("select_slider", "at_tokens"): 32, ("select_slider", "at_n"): 8,
                                              ("select_slider", "at_kdim"): 3, ("select_slider", "at_sets"): 100,
-                                             ("number_input", "at_seed"): 0})  # fmt: skip
+                                             ("number_input", "at_seed"): 0,
+                                             ("select_slider", "at_head"): 3})  # fmt: skip
     assert not at.error

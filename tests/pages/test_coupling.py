@@ -7,6 +7,7 @@ Each test decodes the figure data the page sent and checks it against maths done
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -98,3 +99,24 @@ def test_exported_csv_holds_what_the_heatmap_draws(csv_files):
     np.testing.assert_allclose(cols["block_norm"], raw[cols["output_token"].astype(int) - 1,
                                cols["input_token"].astype(int) - 1], rtol=1e-6)  # fmt: skip
     assert len(cols["block_norm"]) == raw.size
+
+
+def test_coupling_colour_scale_is_log_over_decades_and_linear_from_0_otherwise():
+    at = open_page("coupling")
+    heat = figure(at, "cp_heat")["data"][0]  # BatchNorm: block sizes spanning more than a decade
+    raw = np.asarray(heat["customdata"], dtype=np.float64)
+    assert raw.max() / raw[raw > 0].min() > 10
+    np.testing.assert_allclose(heat["z"], np.log10(raw), rtol=1e-5)  # log₁₀ colour
+    assert heat["zmax"] - heat["zmin"] >= 1 and heat["colorbar"]["title"]["text"] == "log₁₀"
+    (words,) = [c.value for c in at.caption if "size of the d × d block" in c.value]
+    assert "log colour scale: the non-zero values span" in words
+    at.selectbox(key="cp_norm").set_value("layernorm").run()
+    heat = figure(at, "cp_heat")["data"][0]  # a diagonal of sizes within a factor of ~2.5 of each other
+    raw = np.asarray(heat["customdata"], dtype=np.float64)
+    diag = np.diag(raw)
+    assert diag.max() / diag.min() < 10
+    assert heat["zmin"] == 0 and heat["zmax"] == pytest.approx(diag.max(), rel=1e-6)  # linear, anchored at 0
+    np.testing.assert_allclose(np.diag(heat["z"]), diag, rtol=1e-6)
+    assert np.isnan(heat["z"][raw == 0]).all()  # exact zeros still blank
+    (words,) = [c.value for c in at.caption if "size of the d × d block" in c.value]
+    assert "linear colour from 0: the non-zero values span less than a decade" in words

@@ -66,3 +66,16 @@ def test_garbage_falls_back_with_one_notice():
     garbage = {"cb_norms": ["garbage"], "cb_B": "-3", "zz_unknown": "1", "cb_nope": "x"}
     at = open_garbage("cube", garbage, named=[k for k in garbage if k.startswith("cb_")])
     assert figure_keys(at), "the page still draws its views"
+
+
+def test_cube_states_the_wu_and_he_mapping_and_both_meanings_of_g_equal_d():
+    at = open_page("cube")
+    (mapping,) = [m.value for m in at.markdown if "Wu & He drew an image batch" in m.value]
+    assert "treat each token as a *sample* (N ↔ B·T tokens" in mapping
+    assert "treat the tokens as the *pooled positions* (N ↔ B sequences, H·W ↔ T" in mapping
+    assert "G = C *is* InstanceNorm" in mapping and "G = d sends every value to 0" in mapping
+    assert not [i for i in at.info if "G = d" in i.value]  # the default G = 4 of d = 8
+    at.select_slider(key="cb_G_8").set_value(8).run()
+    (note,) = [i.value for i in at.info if "G = d = 8" in i.value]
+    assert "sends every value to 0" in note and "G = C is InstanceNorm" in note
+    assert any("GroupNorm: no output changed" in m.value or "no output changed" in m.value for m in at.markdown)

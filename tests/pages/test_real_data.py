@@ -63,6 +63,23 @@ def test_default_view_is_the_captured_stream_and_its_own_layernorm(reference):
     assert f"`[CLS]` ×{len(first)}" in text
 
 
+def test_ones_axis_caption_says_what_is_measured_and_the_random_reference(reference):
+    at = open_page("real-data")
+    points, _ = reference
+    medians = []
+    for _, x in points:  # the angle of every real token to 1, by hand in float64
+        t = x.double().numpy()
+        cos = t.sum(1) / (np.linalg.norm(t, axis=1) * math.sqrt(D))
+        medians.append(np.median(np.degrees(np.arccos(cos))))
+    (text,) = [c.value for c in at.caption if "the all-ones axis 1" in c.value]
+    assert f"median angles {min(medians):.1f}° to {max(medians):.1f}°" in text
+    # a random direction in d = 384: θ ~ sin^(d−2), std ≈ 1/√d rad = 2.92°; the page's exact value rounds to 2.9
+    assert f"in d = {D} lies at 90° ± {math.degrees(D**-0.5):.1f}° from 1" in text
+    assert "why RMSNorm" not in text  # the caption no longer claims the angle explains RMSNorm
+    (why,) = [m.value for m in at.markdown if "Zhang & Sennrich" in m.value]
+    assert "re-scaling invariance" in why and "hypothesize" in why
+
+
 def test_query_params_restore_every_control(reference):
     params = {"rd_point": "5", "rd_own": "false", "rd_method": "top 3 PCs", "rd_maxtok": "32",
               "rd_text": "The cat sat. A dog ran!"}  # fmt: skip
