@@ -179,20 +179,19 @@ st.caption(
 PIN_KINDS = ("outliers", "massive", *ui.labels.REAL_KINDS)  # inputs with a huge feature somewhere
 if c["kind"] in PIN_KINDS and d > 2:
     pin = v.pinned
-    j, share = pin.feature + 1, pin.near / pin.total
+    j, share = pin.feature, pin.near / pin.total
     what = (
-        f"a fixed point: {pin.near:,} of {pin.total:,} tokens ({share:.1%}), the ones carrying feature {j} at up "
-        f"to {pin.peak:.3g}, land at p_{j}; the rest are untouched — a massive activation (Sun et al. 2024)"
+        "few tokens pinned to one point, the rest elsewhere — as a massive activation does (Sun et al. 2024)"
         if share <= 0.1
-        else f"±p_{j}: {pin.near:,} of {pin.total:,} tokens ({share:.0%}; {pin.near_plus:,} at +p_{j}) — feature {j} "
-        f"(up to {pin.peak:.3g}) is large in every token and takes these over, as outlier features do "
-        "(Dettmers et al. 2022)"
+        else f"{pin.near_plus:,} at +p_j, the rest at −p_j: feature {j} is large in every token and takes these "
+        "over, as outlier features do (Dettmers et al. 2022)"
     )
-    chance = " (at d this small many tokens land there by chance too)" if d < 16 else ""
+    chance = " At d this small many tokens land there by chance too." if d < 16 else ""
     st.caption(
         f"**Pinned tokens.** A token whose feature j dwarfs the rest has LayerNorm output ±p_j = ±(d·e_j − 1)/√(d−1), "
-        f"one point of the sphere. Within 26° of that point (|cos| ≥ {hypersphere.PIN_COS:g}) LayerNorm puts {what}"
-        f"{chance}."
+        f"one point of the sphere. Here the loudest feature is j = {j} (0-based; |x_j| up to {pin.peak:.3g}), and "
+        f"{pin.near:,} of {pin.total:,} tokens ({share:.1%}) lie within 26° of ±p_j (|cos| ≥ "
+        f"{hypersphere.PIN_COS:g}): {what}.{chance}"
     )
 
 if c["norm"] == "layernorm" and d == 2:
@@ -266,8 +265,13 @@ verdict = (
 )
 st.caption(
     f"Each dot is one feature of one token: its input value against its LayerNorm output, for "
-    f"{v.elementwise_x.size:,} values from whole tokens. {verdict} {v.ln_above_one:.0%} of these LayerNorm "
-    "outputs exceed 1 in size, so the fit needs DyT's γ as well as α: a bare tanh(αx) stays inside (−1, 1)."
+    f"{v.elementwise_x.size:,} values from whole tokens. {verdict}"
+    + (
+        f" {v.ln_above_one:.0%} of these LayerNorm outputs exceed 1 in size, so the fit needs DyT's γ as well as α: "
+        "a bare tanh(αx) stays inside (−1, 1)."
+        if v.ln_above_one > 0
+        else ""
+    )
 )
 with st.expander("Where the S-curve comes from, and where to see it"):
     st.markdown(

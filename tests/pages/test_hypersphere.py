@@ -250,12 +250,14 @@ def test_s_curve_fit_has_an_amplitude_and_says_whether_the_cloud_bends(kind, ben
     np.testing.assert_allclose(line["y"], v.line_slope * cx, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize(("kind", "words"), [("massive", "a massive activation"), ("outliers", "outlier features do")])
+@pytest.mark.parametrize(
+    ("kind", "words"), [("massive", "as a massive activation does"), ("outliers", "outlier features do")]
+)
 def test_pinned_tokens_sentence_tells_a_massive_token_from_an_outlier_feature(kind, words):
     at = open_page("hypersphere", {"hs_kind": ui_label(kind), "hs_dim": "64"})
     p = hypersphere.pinned(inputs.sample(kind, batch=1, tokens=1024, dim=64, seed=0)[0])
     caption = _caption(at, "Pinned tokens")
-    assert words in caption and f"{p.near:,} of 1,024 tokens" in caption
+    assert words in caption and f"{p.near:,} of 1,024 tokens" in caption and f"j = {p.feature} " in caption
     assert (p.near == 16) is (kind == "massive")  # 1 token in 64
 
 
