@@ -91,7 +91,7 @@ panels = []
 for p in v.panels:
     lo, hi = p.features[0] + 1, p.features[1] + 1
     feats = f"feature {lo}" if lo == hi else f"features {lo}–{hi}"
-    loud = " (massive)" if p.group == v.loudest and v.outstanding else ""
+    loud = " (loudest)" if p.group == v.loudest and v.outstanding else ""
     panels.append(
         {
             "title": f"group {p.group + 1}: {feats}{loud}",
@@ -149,7 +149,7 @@ st.caption(
     f"{rh.maximum:.6g} (√s = {s**0.5:.6g}; a group whose variance is tiny next to ε = 1e-5 lands slightly inside)."
 )
 
-st.subheader("A massive feature dominates only its own group")
+st.subheader("A huge feature dominates only its own group")
 labels = [str(i + 1) for i in range(v.groups)]
 left, right = st.columns(2)
 with left:
@@ -165,14 +165,28 @@ with right:
         ylabel="mean ‖y_g‖² / s", xlabel="group", reference=("1 = a fair share", 1.0),
     )  # fmt: skip
     ui.plotly_view(bars, key="gn_energy", revision=rev, link_cameras=False, defer=True)
+if c["kind"] == "massive":
+    here = (
+        f"Here group {v.loudest + 1} holds a massive activation: one feature, huge only in token 0 of each "
+        f"sequence of {inputs.SEQUENCE} (Sun et al. 2024). Averaged over all tokens LayerNorm's bars hardly move; "
+        f"token by token, LayerNorm gives group {v.loudest + 1} over half of the output in {v.ln_dominated:.1%} of "
+        f"tokens (the massive ones are 1 in {inputs.SEQUENCE}, {1 / inputs.SEQUENCE:.1%}; the rest by chance)."
+    )
+elif v.outstanding:
+    here = (
+        f"Here group {v.loudest + 1} holds a feature that is huge in every token (outlier features, Dettmers et al. "
+        f"2022): LayerNorm gives it over half of the output in {v.ln_dominated:.0%} of tokens. Compare "
+        f"*{ui.labels.KINDS['massive']}*, huge in a few tokens only."
+    )
+else:
+    here = (
+        f"LayerNorm gives the loudest group (group {v.loudest + 1}) over half of the output in {v.ln_dominated:.1%} "
+        f"of tokens. Pick *{ui.labels.KINDS['outliers']}* (huge in every token) or "
+        f"*{ui.labels.KINDS['massive']}* (huge in a few tokens) to see a feature take over."
+    )
 st.caption(
     "Left: how loud each group's input is (log scale). Right: each group's share of the output, as mean ‖y_g‖²/s "
-    "over all tokens. GroupNorm gives every group the same share (1, up to ε) whatever its input; LayerNorm "
-    "divides the whole token by one standard deviation, so a group holding a massive feature takes almost all of "
-    "the output and the other groups are squashed towards 0. "
-    + (
-        f"Here group {v.loudest + 1} holds a massive feature."
-        if v.outstanding
-        else f"Pick *{ui.labels.KINDS['outliers']}* to see it."
-    )
+    "over all tokens, on an axis from 0. GroupNorm gives every group the same share (1, up to ε) whatever its "
+    "input; LayerNorm divides the whole token by one standard deviation, so in a token where one group holds a "
+    "huge feature that group takes almost all of the output and the other groups are squashed towards 0. " + here
 )

@@ -26,7 +26,8 @@ KINDS = {  # normviz.core.inputs.KINDS, then the real inputs (see ui/real_inputs
     "gaussian": "Isotropic Gaussian",
     "shifted": "Shifted mean",
     "anisotropic": "Anisotropic scales",
-    "outliers": "Massive outlier features",
+    "outliers": "Outlier features (every token)",
+    "massive": "Massive activations (a few tokens)",
     "heavy_tailed": "Heavy-tailed (Student-t)",
     "lognormal_scale": "Per-token lognormal scale",
     "clustered": "Clustered (token types)",
@@ -73,6 +74,7 @@ LEGACY = {
     "Isotropic Gaussian (image-like)": KINDS["gaussian"],  # the Batch page's spelling (bt_kind) until 2026-12
     "Heavy-tailed (Student-t, NLP-like)": KINDS["heavy_tailed"],
     "DyT (Dynamic Tanh)": NORMS["dyt"],  # the Hypersphere page's spelling (hs_norm)
+    "Massive outlier features": KINDS["outliers"],  # until issue 11: they are outlier features, not massive ones
 }
 
 TABLES = (NORMS, KINDS, PROJECTIONS, PLACEMENTS, UPSTREAM, DIRECTIONS, ATTENTION_VARIANTS, MODEL_SOURCES)

@@ -10,14 +10,16 @@ import math
 
 import torch
 
-__all__ = ["DESCRIPTIONS", "KINDS", "MAX_ELEMENTS", "sample"]
+__all__ = ["DESCRIPTIONS", "KINDS", "MAX_ELEMENTS", "SEQUENCE", "massive_feature", "sample"]
 
 DESCRIPTIONS: dict[str, str] = {
     "gaussian": "Isotropic Gaussian: every feature N(0, 1), independent.",
     "shifted": "Gaussian with a shared offset: every token carries the same mean vector (about +2 per feature).",
     "anisotropic": "Gaussian with per-feature scales spread log-uniformly from 0.1 to 10.",
-    "outliers": "Gaussian plus a few massive outlier features (x100 to x1000), as seen in LLMs "
-    "(Dettmers et al. 2022; Sun et al. 2024).",
+    "outliers": "Gaussian with a few outlier features (about 1 in 256) scaled x100 to x1000 in every token: "
+    "the outlier features of LLM.int8() (Dettmers et al. 2022).",
+    "massive": "Gaussian, except that token 0 of every sequence of 64 (like [CLS]) carries one fixed feature at one "
+    "fixed value, x100 to x1000: the massive activations of Sun et al. 2024 (a few features of very few tokens).",
     "heavy_tailed": "Student-t with 3 degrees of freedom in every feature: rare, very large values.",
     "lognormal_scale": "Gaussian direction, per-token length scaled by a lognormal factor exp(N(0, 1)).",
     "clustered": "A mixture of 6 Gaussian clusters, like token types (punctuation, names, numbers, ...).",
@@ -29,6 +31,8 @@ KINDS: tuple[str, ...] = tuple(DESCRIPTIONS)
 MAX_ELEMENTS = 2**26  # 67M floats = 256 MiB: 65,536 tokens x d = 1024
 
 _T_DOF = 3  # Student-t degrees of freedom for "heavy_tailed"
+
+SEQUENCE = 64  # "massive": the token axis is read as sequences of 64; token 0 of each carries the massive value
 
 
 def sample(kind: str, *, batch: int, tokens: int, dim: int, seed: int = 0) -> torch.Tensor:
@@ -54,8 +58,23 @@ def sample(kind: str, *, batch: int, tokens: int, dim: int, seed: int = 0) -> to
         )
     g = torch.Generator().manual_seed(seed)
     n = batch * tokens
-    x = _SAMPLERS[kind](n, dim, g)  # (n, d)
-    return x.reshape(batch, tokens, dim)
+    x = _SAMPLERS[kind](n, dim, g).reshape(batch, tokens, dim)  # (B, T, d)
+    if kind == "massive":
+        feature, value = massive_feature(dim, seed=seed)
+        x[:, ::SEQUENCE, feature] = value  # token 0 of every 64-token sequence
+    return x
+
+
+def massive_feature(dim: int, *, seed: int = 0) -> tuple[int, float]:
+    """The feature j and the value m that ``sample("massive", dim=dim, seed=seed)`` puts in its massive tokens.
+
+    >>> j, m = massive_feature(384, seed=0)
+    >>> 0 <= j < 384 and 100 <= m <= 1000
+    True
+    """
+    g = torch.Generator().manual_seed(seed + 1_000_003)  # its own stream: the Gaussian tokens stay "gaussian"'s
+    feature = int(torch.randint(dim, (1,), generator=g))
+    return feature, float(10 ** (2 + torch.rand(1, generator=g)))  # x100 ... x1000 a typical |x| ~ 1
 
 
 def _randn(*shape: int, g: torch.Generator) -> torch.Tensor:
@@ -116,6 +135,7 @@ _SAMPLERS = {
     "shifted": _shifted,
     "anisotropic": _anisotropic,
     "outliers": _outliers,
+    "massive": _gaussian,  # then token 0 of each sequence is pinned (see sample)
     "heavy_tailed": _heavy_tailed,
     "lognormal_scale": _lognormal_scale,
     "clustered": _clustered,

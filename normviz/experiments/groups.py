@@ -6,7 +6,8 @@ For a token y = GN_G(x) with group size s = d/G, every group's sub-vector y_g �
 
 so the output lies on a product of G spheres of radius √s, each in its own Σ = 0 subspace
 (Wu & He 2018). G = 1 is LayerNorm; G = d leaves one feature per group, whose mean is itself,
-so every output is 0. A massive feature (Sun et al. 2024) dominates only its own group.
+so every output is 0. A huge feature dominates only its own group: under LayerNorm it takes over the
+whole token, under GroupNorm only its group's share.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class GroupView:
     input_rms: np.ndarray  # (G,) float64: RMS of each group's input values
     loudest: int  # group with the largest input RMS
     outstanding: bool  # the loudest group's input RMS is over 10x the median group's
+    ln_dominated: float  # share of tokens whose LayerNorm output puts over half of ||y||^2 in the loudest group
     ln_max_diff: float  # max |GN_G(x) - LN(x)| over all values (0 to float precision when G = 1)
     max_abs: float  # max |y| over all values (0 when G = d)
 
@@ -109,9 +111,11 @@ def group_view_of(
     ys = y[0].reshape(tokens, groups, s)  # (N, G, s)
     mean, radius = geometry.group_stats(y[0], groups)  # (N, G) each
     energy_gn = (radius.square() / s).mean(dim=0).cpu()  # (G,)
-    energy_ln = (device.f64(ln[0]).reshape(tokens, groups, s).square().sum(-1) / s).mean(dim=0).cpu()  # (G,)
     input_rms = xs.square().mean(dim=(0, 2)).sqrt().cpu()  # (G,)
     loudest = int(input_rms.argmax())
+    ln_energy = device.f64(ln[0]).reshape(tokens, groups, s).square().sum(-1)  # (N, G)
+    energy_ln = (ln_energy / s).mean(dim=0).cpu()  # (G,)
+    ln_loud, ln_all = ln_energy[:, loudest], ln_energy.sum(-1)  # (N,) each
 
     g = torch.Generator().manual_seed(seed)
     shown = torch.randperm(tokens, generator=g)[: min(tokens, max_points)]  # (n_shown,)
@@ -146,6 +150,7 @@ def group_view_of(
         input_rms=input_rms.numpy(),
         loudest=loudest,
         outstanding=bool(input_rms[loudest] > 10 * input_rms.median()),
+        ln_dominated=float((ln_loud > 0.5 * ln_all).double().mean()),
         ln_max_diff=float((y - ln).abs().max()),
         max_abs=float(y.abs().max()),
     )

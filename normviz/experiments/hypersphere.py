@@ -14,11 +14,40 @@ import torch
 
 from normviz.core import device, geometry, norms, projection
 
-__all__ = ["SPHERE_NORMS", "Reference", "SphereView", "affine", "best_dyt_alpha", "compute", "reference"]
+__all__ = [
+    "PIN_COS",
+    "SPHERE_NORMS",
+    "Pinned",
+    "Reference",
+    "SphereView",
+    "affine",
+    "best_dyt_fit",
+    "compute",
+    "pinned",
+    "reference",
+]
 
 SPHERE_NORMS = ("layernorm", "rmsnorm", "dyt", "identity")
 
 FIT_TOKENS = 8_192  # tokens the projection axes are fitted on (a fixed random sample)
+
+PIN_COS = 0.9  # a LayerNorm output this close (|cos| >= 0.9, within 26°) to ±p_j counts as pinned there
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """How many LayerNorm outputs sit near the point a huge feature j pins a token to.
+
+    A token whose feature j dwarfs the others has LayerNorm output (γ = 1, β = 0, ε small)
+    ``±p_j = ±(d·e_j − 1)/√(d − 1)``, the point of the sphere √d in Σy = 0 closest to ±e_j
+    (Sun et al. 2024: massive activations pin a token's output to a fixed point).
+    """
+
+    feature: int  # j: the feature with the largest |x| anywhere
+    peak: float  # max over tokens of |x_j|
+    near: int  # tokens whose LayerNorm output has |cos(y, p_j)| >= PIN_COS
+    near_plus: int  # of these, those at +p_j (the rest are at -p_j)
+    total: int  # all tokens
 
 
 @dataclass(frozen=True)
@@ -49,9 +78,16 @@ class SphereView:
     elementwise_x: np.ndarray  # (m,) float32 input elements (for the S-curve view)
     elementwise_ln: np.ndarray  # (m,) LayerNorm output elements (no affine)
     elementwise_y: np.ndarray  # (m,) the chosen norm's output elements
-    ln_alpha: float  # alpha of the tanh(alpha x) that best fits the LayerNorm cloud
+    ln_alpha: float  # alpha of the gamma tanh(alpha x) that best fits the LayerNorm cloud
+    ln_gamma: float  # its gamma (amplitude): LayerNorm outputs are not bounded by 1
+    ln_fit_error: float  # RMS of ln_gamma tanh(ln_alpha x) - LayerNorm output over the sampled elements
+    line_slope: float  # the least-squares straight line through 0, y = slope * x, for comparison
+    line_error: float  # its RMS error: close to ln_fit_error when the cloud has no S to see
+    ln_above_one: float  # share of sampled LayerNorm output elements with |y| > 1 (a bare tanh cannot reach them)
+    pinned: Pinned  # LayerNorm outputs near the point the loudest feature pins a token to
     curve_x: np.ndarray  # (200,) grid over the sampled input range
-    curve_ln_fit: np.ndarray  # (200,) tanh(ln_alpha * curve_x)
+    curve_ln_fit: np.ndarray  # (200,) ln_gamma * tanh(ln_alpha * curve_x)
+    curve_line: np.ndarray  # (200,) line_slope * curve_x
     curve_dyt: np.ndarray  # (200,) tanh(alpha * curve_x), DyT at the chosen alpha (no affine)
 
 
@@ -113,7 +149,10 @@ def compute(
     sqrt_d = math.sqrt(d)
     rad = geometry.radii(yt)
     ex, eln, ey = _elementwise(xt, y=yt, eps=eps, max_elements=max_elements, g=g)
-    ln_alpha = best_dyt_alpha(torch.from_numpy(ex), torch.from_numpy(eln))
+    ln_alpha, ln_gamma = best_dyt_fit(torch.from_numpy(ex), torch.from_numpy(eln))
+    ex64, eln64 = ex.astype(np.float64), eln.astype(np.float64)
+    slope = float((ex64 @ eln64) / (ex64 @ ex64)) if np.any(ex64) else 0.0
+    rms = lambda r: float(np.sqrt(np.mean(np.square(r)))) if r.size else 0.0  # noqa: E731
     lim = float(np.abs(ex).max()) if ex.size else 1.0
     curve_x = np.linspace(-lim, lim, 200)
     return SphereView(
@@ -133,36 +172,72 @@ def compute(
         elementwise_ln=eln,
         elementwise_y=ey,
         ln_alpha=ln_alpha,
+        ln_gamma=ln_gamma,
+        ln_fit_error=rms(ln_gamma * np.tanh(ln_alpha * ex64) - eln64),
+        line_slope=slope,
+        line_error=rms(slope * ex64 - eln64),
+        ln_above_one=float(np.mean(np.abs(eln64) > 1)) if eln64.size else 0.0,
+        pinned=pinned(xt, eps=eps),
         curve_x=curve_x.astype(np.float32),
-        curve_ln_fit=np.tanh(ln_alpha * curve_x).astype(np.float32),
+        curve_ln_fit=(ln_gamma * np.tanh(ln_alpha * curve_x)).astype(np.float32),
+        curve_line=(slope * curve_x).astype(np.float32),
         curve_dyt=np.tanh(alpha * curve_x).astype(np.float32),
     )
 
 
-def best_dyt_alpha(x: torch.Tensor, y: torch.Tensor) -> float:
-    """The alpha minimising sum (tanh(alpha x) - y)^2: a coarse log grid, then golden-section search.
+def best_dyt_fit(x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """The (alpha, gamma) minimising sum (gamma tanh(alpha x) - y)^2: DyT's shape with its amplitude.
+
+    For a given alpha the best gamma is closed-form, sum(t y) / sum(t t) with t = tanh(alpha x), so only
+    alpha is searched: a log grid of alpha * max|x| from 0.01 (a straight line) to 1000 (a step), then
+    golden-section search.
 
     >>> x = torch.linspace(-3, 3, 101)
-    >>> round(best_dyt_alpha(x, torch.tanh(0.7 * x)), 4)
-    0.7
+    >>> [round(v, 4) for v in best_dyt_fit(x, 2.5 * torch.tanh(0.7 * x))]
+    [0.7, 2.5]
     """
     x = x.detach().double().cpu().numpy().ravel()  # numpy: ~100 tiny evaluations, no thread overhead
     y = y.detach().double().cpu().numpy().ravel()
+    top = float(np.abs(x).max()) if x.size else 0.0
+    if top == 0:
+        return 1.0, 0.0  # no input spread: nothing to fit
 
-    def sse(log_a: float) -> float:
-        return float(np.square(np.tanh(math.exp(log_a) * x) - y).sum())
+    def fit(log_a: float) -> tuple[float, float]:
+        t = np.tanh(math.exp(log_a) * x)
+        gamma = float(t @ y / (t @ t))
+        return float(np.square(gamma * t - y).sum()), gamma
 
-    grid = np.linspace(math.log(1e-3), math.log(1e2), 26).tolist()
-    i = min(range(len(grid)), key=lambda k: sse(grid[k]))
+    grid = np.linspace(math.log(1e-2 / top), math.log(1e3 / top), 31).tolist()
+    i = min(range(len(grid)), key=lambda k: fit(grid[k])[0])
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
     phi = (math.sqrt(5) - 1) / 2
-    for _ in range(40):  # bracket shrinks by 0.618 each step: 1e-8 of its width after 40
+    for _ in range(48):  # bracket shrinks by 0.618 each step: 1e-10 of its width after 48
         a, b = hi - phi * (hi - lo), lo + phi * (hi - lo)
-        if sse(a) < sse(b):
+        if fit(a)[0] < fit(b)[0]:
             hi = b
         else:
             lo = a
-    return math.exp((lo + hi) / 2)
+    log_a = (lo + hi) / 2
+    return math.exp(log_a), fit(log_a)[1]
+
+
+def pinned(xt: torch.Tensor, *, eps: float = 1e-5) -> Pinned:
+    """Count the tokens ``xt: (N, d)`` whose LayerNorm output (no affine) lies near ±p_j, j the loudest feature.
+
+    >>> x = torch.zeros(3, 8); x[0, 5] = 500.0; x[1:] = torch.randn(2, 8, generator=torch.Generator().manual_seed(0))
+    >>> p = pinned(x); (p.feature, p.near >= 1, p.near_plus >= 1)
+    (5, True, True)
+    """
+    n, d = xt.shape
+    peak = xt.abs().amax(dim=0)  # (d,) each feature's largest |x|
+    j = int(peak.argmax())
+    y = torch.nn.functional.layer_norm(xt.float(), (d,), eps=eps)  # (N, d): float32 is ample for a cosine
+    p = torch.full((d,), -1.0, dtype=y.dtype, device=y.device)
+    p[j] = d - 1.0
+    p = p / math.sqrt(d * (d - 1)) if d > 1 else p  # unit vector along p_j
+    cos = (y @ p) / torch.linalg.vector_norm(y, dim=-1).clamp_min(1e-30)  # (N,)
+    near = cos.abs() >= PIN_COS
+    return Pinned(j, float(peak[j]), int(near.sum()), int((near & (cos > 0)).sum()), n)
 
 
 def _elementwise(xt, *, y, eps, max_elements, g):

@@ -299,6 +299,15 @@ def affine_figure(gamma: np.ndarray | None, beta: np.ndarray | None, *, height: 
     return go.Figure(data=data, layout=layout)
 
 
+def _from_zero(values: list[np.ndarray], reference: tuple[str, float] | None) -> list[float]:
+    """A linear bar axis that includes 0: a bar's height is its length, so a 1% gap looks like 1%."""
+    finite = [float(a) for v in values for a in np.ravel(v) if np.isfinite(a)]
+    finite += [reference[1]] if reference is not None else []
+    lo, hi = min([0.0, *finite]), max([0.0, *finite])
+    pad = 0.08 * (hi - lo) or 1.0
+    return [lo - pad if lo < 0 else 0.0, hi + pad if hi > 0 or lo == 0 else 0.0]
+
+
 def bars_figure(
     labels: list[str],
     series: list[tuple[str, np.ndarray, str]],
@@ -312,7 +321,7 @@ def bars_figure(
 ) -> go.Figure:
     """Grouped bars: ``series`` = [(name, values (len(labels),), palette colour name)].
 
-    ``floor``: on a log axis, draw values below it (exact zeros) at the floor.
+    ``floor``: on a log axis, draw values below it (exact zeros) at the floor. A linear axis starts at 0.
     """
     data = [
         {
@@ -356,7 +365,8 @@ def bars_figure(
         margin=(60, 20, 40, 50),
         barmode="group",
         xaxis={"title": {"text": xlabel}, "type": "category", "gridcolor": GRID},
-        yaxis={"title": {"text": ylabel}, "type": "log" if log_y else "linear", "gridcolor": GRID},
+        yaxis={"title": {"text": ylabel}, "type": "log" if log_y else "linear", "gridcolor": GRID}
+        | ({} if log_y else {"range": _from_zero([v for _, v, _ in series], reference)}),
         shapes=shapes,
         annotations=notes,
         legend=LEGEND_ABOVE,

@@ -119,3 +119,14 @@ def test_fits_slope_and_a_theory_line_through_the_data(power):
     c = fits.power_through(x, y, power)
     np.testing.assert_allclose(np.exp(np.mean(np.log(c * x**power))), np.exp(np.mean(np.log(y))), rtol=1e-12)
     assert fits.slope(x, 3.0 * x**power) == pytest.approx(power, abs=1e-12)
+
+
+def test_linear_bars_start_at_zero_so_a_one_percent_gap_looks_like_one():
+    fig = charts.bars_figure(["1", "2"], [("a", np.array([0.995, 1.01]), "blue")], ylabel="y", reference=("1", 1.0))
+    lo, hi = fig.layout.yaxis.range
+    assert lo == 0 and 1.01 < hi < 1.2
+    neg = charts.bars_figure(["1"], [("a", np.array([-2.0]), "blue")], ylabel="y").layout.yaxis.range
+    assert neg[0] < -2 and neg[1] == 0
+    assert (
+        charts.bars_figure(["1"], [("a", np.array([5.0]), "blue")], ylabel="y", log_y=True).layout.yaxis.range is None
+    )

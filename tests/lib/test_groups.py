@@ -76,6 +76,18 @@ def test_a_massive_feature_dominates_only_its_own_group():
     assert v.loudest in [p.group for p in v.panels]
 
 
+@pytest.mark.parametrize(("kind", "low", "high"), [("outliers", 0.95, 1.0), ("massive", 1 / 64, 1 / 64)])
+def test_layernorm_hands_the_loud_group_every_token_or_only_the_massive_ones(kind, low, high):
+    v = groups.group_view(kind, tokens=2048, dim=64, groups=8)
+    x = inputs.sample(kind, batch=1, tokens=2048, dim=64, seed=0)[0].double().numpy()
+    y = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5)  # LayerNorm, numpy float64
+    energy = (y.reshape(2048, 8, 8) ** 2).sum(-1)  # (N, G)
+    loud = int(np.argmax(np.sqrt((x.reshape(2048, 8, 8) ** 2).mean(axis=(0, 2)))))
+    assert v.loudest == loud
+    share = float(np.mean(energy[:, loud] > 0.5 * energy.sum(-1)))
+    assert v.ln_dominated == pytest.approx(share) and low <= share <= high  # massive: exactly the 32 massive tokens
+
+
 def test_divisors_and_shown_groups():
     assert groups.divisors(1) == [1]
     assert groups.divisors(24) == [1, 2, 3, 4, 6, 8, 12, 24]

@@ -193,10 +193,15 @@ def test_elementwise_sample_is_whole_tokens_and_their_layernorm():
     np.testing.assert_allclose(eln.reshape(-1, d), _layernorm_np(ex.reshape(-1, d), 1e-5), atol=1e-4)
     rms = ex.reshape(-1, d) / np.sqrt((ex.reshape(-1, d) ** 2).mean(axis=1, keepdims=True) + 1e-5)
     np.testing.assert_allclose(v.elementwise_y.reshape(-1, d), rms, atol=1e-4)
-    # ln_alpha is the best tanh fit to that cloud: nudging it either way fits worse
-    err = lambda a: ((np.tanh(a * ex) - eln) ** 2).sum()  # noqa: E731
-    assert err(v.ln_alpha) <= min(err(v.ln_alpha * 1.02), err(v.ln_alpha / 1.02))
-    np.testing.assert_allclose(v.curve_ln_fit, np.tanh(v.ln_alpha * v.curve_x.astype(np.float64)), atol=1e-6)
+    # (ln_alpha, ln_gamma) is the best gamma tanh(alpha x) fit to that cloud: nudging either one fits worse
+    err = lambda a, g: ((g * np.tanh(a * ex) - eln) ** 2).sum()  # noqa: E731
+    a, g = v.ln_alpha, v.ln_gamma
+    assert err(a, g) <= min(err(a * 1.02, g), err(a / 1.02, g), err(a, g * 1.02), err(a, g / 1.02))
+    np.testing.assert_allclose(v.curve_ln_fit, g * np.tanh(a * v.curve_x.astype(np.float64)), rtol=1e-5, atol=1e-6)
+    assert v.ln_fit_error == pytest.approx(math.sqrt(err(a, g) / ex.size), rel=1e-6)
+    slope = (ex @ eln) / (ex @ ex)  # least squares through 0
+    assert v.line_slope == pytest.approx(slope, rel=1e-6)
+    assert v.line_error == pytest.approx(np.sqrt(np.mean((slope * ex - eln) ** 2)), rel=1e-6)
     assert v.curve_x.min() == pytest.approx(-np.abs(ex).max()) and v.curve_x.max() == pytest.approx(np.abs(ex).max())
 
 
@@ -205,26 +210,89 @@ def test_elementwise_sample_is_whole_tokens_and_their_layernorm():
 def test_tiny_inputs_do_not_crash(norm, tokens, dim):
     v = hypersphere.compute(_x(tokens=tokens, dim=dim), norm, gamma_spread=2.0, beta_shift=0.5)
     assert v.n_tokens == v.n_shown == tokens and v.radius_hist.counts.sum() == tokens
-    for a in (v.before, v.after, v.color, v.elementwise_x, v.elementwise_y, v.curve_ln_fit):
+    for a in (v.before, v.after, v.color, v.elementwise_x, v.elementwise_y, v.curve_ln_fit, v.curve_line):
         assert np.isfinite(a).all()
-    assert np.isfinite(v.ln_alpha) and v.ln_alpha > 0
+    assert np.isfinite(v.ln_alpha) and v.ln_alpha > 0 and np.isfinite([v.ln_gamma, v.ln_fit_error, v.line_error]).all()
 
 
-# --- best_dyt_alpha -------------------------------------------------------------------------------------------
+# --- the S-curve: gamma tanh(alpha x) against LayerNorm's element cloud ------------------------------------------
 
 
 @pytest.mark.parametrize("alpha", [0.02, 0.7, 1.3, 25.0])
-def test_best_dyt_alpha_recovers_a_known_alpha(alpha):
+@pytest.mark.parametrize("gamma", [1.0, 6.0])
+def test_best_dyt_fit_recovers_a_known_alpha_and_gamma(alpha, gamma):
     x = torch.linspace(-5, 5, 1001) / (alpha if alpha > 1 else 1)  # keep the curve's bend inside the data
-    a = hypersphere.best_dyt_alpha(x, torch.tanh(alpha * x))
-    assert a == pytest.approx(alpha, rel=0.01)
+    a, g = hypersphere.best_dyt_fit(x, gamma * torch.tanh(alpha * x))
+    assert a == pytest.approx(alpha, rel=0.01) and g == pytest.approx(gamma, rel=0.01)
 
 
-def test_best_dyt_alpha_with_noise():
+def test_best_dyt_fit_with_noise():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(5000, generator=g, dtype=torch.float64) * 2
-    y = torch.tanh(0.7 * x) + 0.05 * torch.randn(5000, generator=g, dtype=torch.float64)
-    assert hypersphere.best_dyt_alpha(x, y) == pytest.approx(0.7, rel=0.02)  # noise moves the fit by ~0.3%
+    y = 3 * torch.tanh(0.7 * x) + 0.05 * torch.randn(5000, generator=g, dtype=torch.float64)
+    a, gamma = hypersphere.best_dyt_fit(x, y)
+    assert a == pytest.approx(0.7, rel=0.02) and gamma == pytest.approx(3.0, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    # (kind, d, RMS error of the best bare tanh(alpha x), of gamma tanh(alpha x)): measured, seed 0, 1024 tokens
+    ("kind", "dim", "bare", "fitted"),
+    [("gaussian", 64, 0.41, 0.16), ("heavy_tailed", 64, 0.55, 0.23), ("outliers", 768, 0.95, 0.26)],
+)
+def test_a_bare_tanh_cannot_reach_layernorm_outputs_above_one(kind, dim, bare, fitted):
+    v = hypersphere.compute(_x(kind, dim=dim), "layernorm")
+    ex, eln = v.elementwise_x.astype(np.float64), v.elementwise_ln.astype(np.float64)
+    assert v.ln_above_one == pytest.approx(np.mean(np.abs(eln) > 1))
+    # the best bare tanh, by brute force on a fine grid: independent of the library's search
+    alphas = np.exp(np.linspace(np.log(1e-3), np.log(1e2), 4001))
+    bare_rms = min(np.sqrt(np.mean((np.tanh(a * ex) - eln) ** 2)) for a in alphas)
+    assert bare_rms == pytest.approx(bare, abs=0.01)
+    assert v.ln_fit_error == pytest.approx(fitted, abs=0.01)  # the amplitude gamma is what the fit needed
+    assert v.ln_gamma > 5  # LayerNorm outputs reach ~sqrt(d), far past tanh's 1
+
+
+def test_iid_gaussian_tokens_give_nearly_a_straight_line():
+    v = hypersphere.compute(_x("gaussian", dim=64), "layernorm")
+    assert v.line_error < 1.05 * v.ln_fit_error  # a straight line fits as well: no S (the page says so)
+    w = hypersphere.compute(_x("massive", dim=64), "layernorm")  # a few extreme tokens bend the cloud
+    assert w.line_error > 3 * w.ln_fit_error
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from normviz.io import capture
+
+    model, tokenizer = capture.load_model(capture.MINILM)
+    return capture.capture_text(model, tokenizer, capture.split_sentences(capture.DEFAULT_TEXT), max_tokens=64)
+
+
+def test_minilm_feed_forward_layernorms_show_the_s_and_attention_ones_a_line(minilm):
+    # what the page's expander says, measured on the default text with the page's REAL_ELEMENTS = 48,000
+    for point in range(1, 13):
+        v = hypersphere.compute(minilm.real(point)[None], "layernorm", max_elements=48_000)
+        assert v.elementwise_x.size == minilm.real(point).numel()  # every token of the default text
+        if point in (2, 4, 6, 8):
+            assert 0.6 < v.line_error < 0.9 and 0.08 < v.ln_fit_error < 0.22, point
+            assert v.pinned.feature == 99 and v.pinned.near == 8  # [CLS] of each of the 8 sentences
+        elif point % 2:
+            assert v.line_error < 1.01 * v.ln_fit_error, point  # after attention: a straight line
+
+
+# --- pinned tokens: massive activations against outlier features -----------------------------------------------
+
+
+@pytest.mark.parametrize(("dim", "outlier_share"), [(16, 0.9), (64, 0.9), (768, 0.5)])  # d = 768: 3 outlier features
+def test_massive_tokens_are_pinned_and_outlier_features_pin_every_token(dim, outlier_share):
+    x = _x("massive", dim=dim)[0]  # (1024, d)
+    j, m = inputs.massive_feature(dim, seed=0)
+    p = hypersphere.pinned(x)
+    assert (p.feature, p.peak) == (j, pytest.approx(m))
+    assert p.near == p.near_plus == 1024 // inputs.SEQUENCE  # exactly the massive tokens, all at +p_j
+    q = hypersphere.pinned(_x("outliers", dim=dim)[0])
+    assert (
+        q.near > outlier_share * 1024 and 0.3 < q.near_plus / q.near < 0.7
+    )  # every token, at +p_j or -p_j by x_j's sign
+    assert hypersphere.pinned(_x("gaussian", dim=dim)[0]).near == 0
 
 
 # --- affine and errors -----------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ def test_kinds_and_descriptions_agree():
         "shifted",
         "anisotropic",
         "outliers",
+        "massive",
         "heavy_tailed",
         "lognormal_scale",
         "clustered",
@@ -107,6 +108,28 @@ def test_outliers_a_few_massive_features(dim):
     assert std.max() <= 1000 * 1.05
     normal = std[~massive]
     np.testing.assert_allclose(normal, 1.0, atol=5 / math.sqrt(2 * x.shape[0]))  # all other features std ~ 1
+
+
+@pytest.mark.parametrize(("batch", "tokens", "dim"), [(3, 16, 64), (1, 1024, 768), (2, 130, 3)])
+def test_massive_pins_token_0_of_every_sequence_and_nothing_else(batch, tokens, dim):
+    x = inputs.sample("massive", batch=batch, tokens=tokens, dim=dim, seed=4).double().numpy()  # (B, T, d)
+    plain = inputs.sample("gaussian", batch=batch, tokens=tokens, dim=dim, seed=4).double().numpy()
+    j, m = inputs.massive_feature(dim, seed=4)
+    assert 100 <= m <= 1000
+    massive = np.zeros((batch, tokens, dim), dtype=bool)
+    massive[:, :: inputs.SEQUENCE, j] = True  # token 0 of every 64-token sequence, one feature
+    np.testing.assert_array_equal(x[massive], np.float32(m))  # one fixed value, the same in every sequence
+    np.testing.assert_array_equal(x[~massive], plain[~massive])  # every other value is the Gaussian one
+    # LayerNorm (numpy float64, no affine) sends each massive token near the fixed point p_j = (d e_j - 1)/sqrt(d - 1)
+    mu = x.mean(-1, keepdims=True)
+    y = (x - mu) / np.sqrt(((x - mu) ** 2).mean(-1, keepdims=True) + 1e-5)
+    p = np.full(dim, -1.0) / math.sqrt(dim - 1)
+    p[j] = math.sqrt(dim - 1)
+    pinned = y[:, :: inputs.SEQUENCE]  # (B, T/64, d)
+    # the other d - 1 Gaussian features move y off p_j by about sqrt(d) * sqrt(d) / m (at most ~8 / 100 of sqrt(d))
+    np.testing.assert_array_less(np.linalg.norm(pinned - p, axis=-1), 1.5 * dim / m + 0.1)
+    rest = np.delete(x, np.s_[:: inputs.SEQUENCE], axis=1)
+    assert np.abs(rest).max() < 7  # the other tokens carry no large value at all
 
 
 def test_heavy_tailed_is_student_t3():

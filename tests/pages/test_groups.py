@@ -45,7 +45,7 @@ def test_groups_page_g1_is_layernorm_and_g_d_is_zero():
 def test_groups_page_massive_feature_and_every_d():
     at = open_page("groups")
     at.selectbox(key="gn_kind").set_value("outliers").run()
-    assert any("holds a massive feature" in c.value for c in at.caption)
+    assert any("holds a feature that is huge in every token" in c.value for c in at.caption)
     energy = figure(at, "gn_energy")["data"]
     gn, ln = (np.asarray(t["customdata"]) for t in energy)
     np.testing.assert_allclose(gn, 1.0, atol=1e-3)
@@ -72,7 +72,7 @@ def test_groups_page_on_minilms_residual_stream():
     assert widget(at, "Features d").disabled and widget(at, "Tokens").disabled
 
 
-LINK = {"gn_kind": "Massive outlier features", "gn_dim": "24", "gn_G_24": "8", "gn_tokens": "1024"}
+LINK = {"gn_kind": "Outlier features (every token)", "gn_dim": "24", "gn_G_24": "8", "gn_tokens": "1024"}
 RESTORED = {"gn_kind": "outliers", "gn_dim": 24, "gn_G_24": 8, "gn_tokens": 1024}
 
 
@@ -84,3 +84,28 @@ def test_garbage_falls_back_with_one_notice():
     garbage = {"gn_G_12": "5", "gn_dim": "7", "gn_kind": "<script>"}
     at = open_garbage("groups", garbage)  # every key is the page's
     assert figure_keys(at), "the page still draws its views"
+
+
+def test_an_old_link_to_massive_outlier_features_still_opens_them():
+    at = open_page("groups", {"gn_kind": "Massive outlier features"})  # ui.labels.LEGACY
+    assert at.selectbox(key="gn_kind").value == "outliers" and not at.warning
+
+
+def test_massive_activation_bars_start_at_zero_and_the_caption_counts_the_massive_tokens():
+    at = open_page("groups")
+    at.selectbox(key="gn_kind").set_value("massive").run()
+    assert not at.exception
+    fig = figure(at, "gn_energy")
+    assert fig["layout"]["yaxis"]["range"][0] == 0  # a 1% difference between bars looks like 1%
+    gn, ln = (np.asarray(t["customdata"], dtype=np.float64) for t in fig["data"])
+    np.testing.assert_allclose(gn, 1.0, atol=1e-3)  # GroupNorm: every group its fair share
+    assert np.ptp(ln) < 0.2  # averaged over tokens the few massive ones hardly show
+    # LayerNorm, numpy float64: the share of tokens whose loudest group takes over half of the output
+    x = inputs.sample("massive", batch=1, tokens=2048, dim=12, seed=0)[0].double().numpy()
+    y = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5)
+    energy = (y.reshape(-1, 4, 3) ** 2).sum(-1)  # (N, G)
+    j, _ = inputs.massive_feature(12, seed=0)
+    share = np.mean(energy[:, j // 3] > 0.5 * energy.sum(-1))
+    caption = next(c.value for c in at.caption if "Left: how loud" in c.value)
+    assert f"group {j // 3 + 1} holds a massive activation" in caption
+    assert f"over half of the output in {share:.1%} of tokens" in caption

@@ -9,6 +9,8 @@ import math
 import numpy as np
 import pytest
 
+from normviz.core import inputs
+from normviz.experiments import hypersphere
 from tests.helpers.apptest import check_one_notice, figure, open_link, open_page, raw_figure, widget
 
 
@@ -30,6 +32,12 @@ def _points(fig, scene: str) -> np.ndarray:
     ]
     t = traces[0]
     return np.stack([t["x"], t["y"], t["z"]], axis=1).astype(np.float64)
+
+
+def ui_label(kind: str) -> str:
+    from ui import labels
+
+    return labels.KINDS[kind]
 
 
 @pytest.fixture(scope="module")
@@ -211,3 +219,58 @@ def test_an_old_link_spelling_of_dyt_still_restores_its_view():
     assert at.radio(key="hs_norm").value == "dyt"
     assert not at.warning
     assert not at.slider(key="hs_alpha").disabled  # the DyT view: its alpha is live
+
+
+def _caption(at, start: str) -> str:
+    found = [c.value for c in at.caption if start in c.value]
+    assert len(found) == 1, [c.value for c in at.caption]
+    return found[0]
+
+
+def _elementwise_curves(at) -> dict:
+    return {t["name"]: t for t in figure(at, "hs_elementwise")["data"] if t.get("mode") == "lines"}
+
+
+@pytest.mark.parametrize(("kind", "bends"), [("gaussian", False), ("massive", True)])
+def test_s_curve_fit_has_an_amplitude_and_says_whether_the_cloud_bends(kind, bends):
+    at = open_page("hypersphere", {"hs_kind": ui_label(kind), "hs_dim": "64"})
+    x = inputs.sample(kind, batch=1, tokens=1024, dim=64, seed=0)
+    v = hypersphere.compute(x, "layernorm", max_elements=6000)  # what the page computes
+    assert (v.line_error > 1.25 * v.ln_fit_error) is bends
+    caption = _caption(at, "Each dot is one feature")
+    assert (f"a straight line by {v.line_error:.2f}" in caption) is bends
+    assert ("there is no S to see" in caption) is not bends
+    assert f"{v.ln_above_one:.0%} of these LayerNorm outputs exceed 1" in caption
+    curves = _elementwise_curves(at)
+    fit = next(t for n, t in curves.items() if "best γ·tanh" in n)
+    line = next(t for n, t in curves.items() if "straight line" in n)
+    cx = np.asarray(fit["x"], dtype=np.float64)
+    np.testing.assert_allclose(fit["y"], v.ln_gamma * np.tanh(v.ln_alpha * cx), rtol=1e-4, atol=1e-5)
+    assert np.abs(fit["y"]).max() > 1  # the fitted curve reaches where LayerNorm's outputs are
+    np.testing.assert_allclose(line["y"], v.line_slope * cx, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"), [("massive", "as a massive activation does"), ("outliers", "outlier features do")]
+)
+def test_pinned_tokens_sentence_tells_a_massive_token_from_an_outlier_feature(kind, words):
+    at = open_page("hypersphere", {"hs_kind": ui_label(kind), "hs_dim": "64"})
+    p = hypersphere.pinned(inputs.sample(kind, batch=1, tokens=1024, dim=64, seed=0)[0])
+    caption = _caption(at, "Pinned tokens")
+    assert words in caption and f"{p.near:,} of 1,024 tokens" in caption and f"j = {p.feature} " in caption
+    assert (p.near == 16) is (kind == "massive")  # 1 token in 64
+
+
+def test_old_link_to_massive_outlier_features_opens_the_outlier_features_input():
+    at = open_page("hypersphere", {"hs_kind": "Massive outlier features"})  # ui.labels.LEGACY
+    assert at.selectbox(key="hs_kind").value == "outliers"
+    assert not at.warning
+
+
+def test_minilm_elementwise_view_draws_every_default_token_and_shows_the_s():
+    at = open_page("hypersphere", {"hs_kind": "Real: MiniLM's residual stream"})  # capture point 2, the default
+    assert at.slider(key="hs_point").value == 2
+    xs = figure(at, "hs_elementwise")["data"][0]["x"]
+    assert xs.size % 384 == 0 and 100 < xs.size // 384 < 200  # whole tokens: all of the default text's
+    caption = _caption(at, "Each dot is one feature")
+    assert "an S-curve" in caption
