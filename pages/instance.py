@@ -65,7 +65,7 @@ if c["tokens"] <= 3:
 else:
     labels = ("all-tokens axis 1/√T", "PC 1 (⟂ 1)", "PC 2 (⟂ 1)")
 fig = scenes.sphere_pair_figure(
-    v.before, v.after, color=v.sequence.astype("float32") + 1, color_label="sequence b", axis_labels=labels,
+    v.before, v.after, categories=v.sequence + 1, category_label="sequence", axis_labels=labels,
     titles=("input: each feature of each sequence, over its T tokens", "InstanceNorm output"),
     reference=v.reference,
 )  # fmt: skip

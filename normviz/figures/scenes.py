@@ -12,6 +12,8 @@ import plotly.graph_objects as go
 from normviz.figures.style import (
     CAMERA,
     PALETTE,
+    SERIES_CYCLE,
+    SYMBOLS,
     cube_axes,
     scene_axes,
     scene_domains,
@@ -36,12 +38,18 @@ def sphere_pair_figure(
     *,
     color: np.ndarray | None = None,
     color_label: str = "",
+    categories: np.ndarray | None = None,
+    category_label: str = "",
     axis_labels: tuple[str, str, str] = ("x", "y", "z"),
     titles: tuple[str, str] = ("before", "after"),
     reference=None,
     height: int = 520,
 ) -> go.Figure:
     """Two 3D scenes side by side, same axes: ``before`` and ``after`` are ``(n, 3)`` coordinates.
+
+    ``color``: a continuous value per point (a Cividis colour bar). ``categories``: an integer label per point
+    (a sequence number): discrete colours from the colour-blind-safe cycle, with a marker symbol of its own for
+    each turn of the cycle, named in a legend as "``category_label`` k" (a category is never a colour bar).
 
     ``reference`` (a ``sphere.Reference`` or None) is drawn in the right-hand scene: a
     curve (circle, line with points), a mesh (sphere, ball) and/or a plane. Built from plain
@@ -55,6 +63,11 @@ def sphere_pair_figure(
             "cmin": float(color.min()) if color.size else 0,
             "cmax": float(color.max()) if color.size else 1,
         }
+    elif categories is not None:
+        labels = np.unique(categories)
+        slot = np.searchsorted(labels, categories)  # 0 … len(labels) − 1, in label order
+        n = len(SERIES_CYCLE)
+        marker |= {"color": [SERIES_CYCLE[k % n] for k in slot], "symbol": [SYMBOLS[k // n % 4] for k in slot]}
     else:
         marker |= {"color": PALETTE["blue"]}
     hovertemplate = "(%{x:.3f}, %{y:.3f}, %{z:.3f})<extra></extra>"
@@ -79,6 +92,15 @@ def sphere_pair_figure(
         )
     if reference is not None:
         data += [t | {"scene": "scene2"} for t in _reference_traces(reference)]
+    legend = categories is not None and len(categories) > 0
+    if legend:  # one legend entry per category (no points of their own: the points are in the traces above)
+        n = len(SERIES_CYCLE)
+        data += [
+            {"type": "scatter3d", "x": [None], "y": [None], "z": [None], "mode": "markers", "scene": "scene",
+             "name": f"{category_label} {int(v)}", "hoverinfo": "skip",
+             "marker": {"size": 8, "color": SERIES_CYCLE[k % n], "symbol": SYMBOLS[k // n % 4]}}
+            for k, v in enumerate(np.unique(categories))
+        ]  # fmt: skip
     layout = {
         "scene": {
             "domain": {"x": [0.0, 0.47], "y": [0.0, 0.93]},
@@ -105,8 +127,10 @@ def sphere_pair_figure(
             for t, x in zip(titles, (0.235, 0.725), strict=True)
         ],
         **scene_layout(height=height),
-        "showlegend": False,
+        "showlegend": legend,
     }
+    if legend:
+        layout["legend"] = {"orientation": "h", "x": 0.0, "y": -0.02, "yanchor": "top"}
     return go.Figure(data=data, layout=layout)
 
 

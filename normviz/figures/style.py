@@ -13,6 +13,7 @@ __all__ = [
     "LEGEND_ABOVE",
     "PALETTE",
     "SERIES_CYCLE",
+    "SYMBOLS",
     "TRANSPARENT",
     "UIREVISION",
     "base_layout",
@@ -104,6 +105,7 @@ def f32(a) -> np.ndarray:
 
 
 SERIES_CYCLE = [PALETTE[c] for c in ("blue", "vermillion", "green", "orange", "purple", "sky")]
+SYMBOLS = ("circle", "square", "diamond", "cross")  # scatter3d markers: one per turn of SERIES_CYCLE
 
 
 def scene_domains(n: int, cols: int, *, top: float = 1.0) -> list[dict]:

@@ -130,3 +130,19 @@ def test_linear_bars_start_at_zero_so_a_one_percent_gap_looks_like_one():
     assert (
         charts.bars_figure(["1"], [("a", np.array([5.0]), "blue")], ylabel="y", log_y=True).layout.yaxis.range is None
     )
+
+
+def test_categories_are_discrete_colours_with_a_legend_never_a_colour_bar():
+    from normviz.figures import scenes
+
+    pts = np.arange(24, dtype=np.float32).reshape(8, 3)
+    cats = np.array([1, 1, 2, 2, 3, 3, 8, 8])
+    fig = scenes.sphere_pair_figure(pts, pts, categories=cats, category_label="sequence").to_dict()
+    points = fig["data"][0]["marker"]
+    assert "colorscale" not in points and not points.get("showscale")
+    colours = points["color"]
+    assert len(set(colours)) == 4 and colours[0] == colours[1] and colours[1] != colours[2]
+    names = [t["name"] for t in fig["data"] if t.get("x") == (None,) or t.get("x") == [None]]
+    assert names == ["sequence 1", "sequence 2", "sequence 3", "sequence 8"] and fig["layout"]["showlegend"]
+    many = scenes.sphere_pair_figure(pts, pts, categories=np.arange(8)).to_dict()["data"][0]["marker"]
+    assert len({(c, s) for c, s in zip(many["color"], many["symbol"], strict=True)}) == 8  # colour x symbol unique

@@ -74,3 +74,12 @@ def test_exported_csv_holds_what_the_view_draws(csv_files):
     cols = csv_columns(csv_files, "normviz-instance.csv")
     drawn = np.stack([view["data"][1][k] for k in "xyz"], 1)
     np.testing.assert_allclose(np.stack([cols[f"output_axis{i}"] for i in (1, 2, 3)], 1), drawn, rtol=1e-6)
+
+
+def test_the_sequence_is_a_category_drawn_in_discrete_colours():
+    at = open_page("instance", {"in_B": "3"})
+    fig = figure(at, "in_view")
+    assert not any(t.get("marker", {}).get("showscale") for t in fig["data"])  # no colour bar for a category
+    legend = [t["name"] for t in fig["data"] if t.get("name", "").startswith("sequence ")]
+    assert legend == ["sequence 1", "sequence 2", "sequence 3"] and fig["layout"]["showlegend"]
+    assert len(set(fig["data"][1]["marker"]["color"])) == 3
