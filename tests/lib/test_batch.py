@@ -63,7 +63,15 @@ def test_probe_spread_equals_plain_loop_of_f_batch_norm(kind, B, T, d):
     spread = batch.probe_spread(kind, batch_sizes=[B], tokens=T, dim=d, batches=K, seed=7)
     assert spread[0] == pytest.approx(rms_spread(ref), rel=RTOL_SPREAD)
     out = batch.probe_outputs(kind, batch=B, tokens=T, dim=d, batches=K, seed=7)
-    torch.testing.assert_close(out.batchnorm.double(), ref, atol=ATOL, rtol=RTOL)
+    atol = torch.full((d,), ATOL, dtype=torch.float64)
+    if kind == "massive" and T == 1:
+        # every token is a sequence's token 0, so feature j holds the same m in every token: its batch variance is 0
+        # and BatchNorm's output 0 in exact arithmetic; float32 rounds the mean by ~|m|·2⁻²⁴ per operation, which
+        # the division by √ε (≈ 3e-3) amplifies. Allow that, and only that, on this one feature.
+        j, m = inputs.massive_feature(d, seed=7)
+        atol[j] = 8 * m * 2.0**-24 / 1e-5**0.5
+        assert ref[:, j].abs().max() <= atol[j]  # the reference is (close to) 0 there too
+    assert ((out.batchnorm.double() - ref).abs() <= atol + RTOL * ref.abs()).all()
 
 
 def test_probe_spread_default_sizes_match_reference_at_two_b():
