@@ -84,11 +84,14 @@ function fullscreenButton(frame, root) {
   b.type = "button";
   b.title = "Full screen (Esc to leave)";
   b.setAttribute("aria-label", "Full screen");
-  b.textContent = "\u26F6";
+  // four corners (no font has a reliable fullscreen glyph)
+  b.innerHTML = '<svg viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" '
+    + 'stroke-linecap="round"><path d="M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5"/></svg>';
   Object.assign(b.style, {
     position: "absolute", right: "6px", bottom: "6px", zIndex: 10, width: "2.2em", height: "2.2em",
     padding: 0, border: "1px solid rgba(128,128,128,0.5)", borderRadius: "6px", cursor: "pointer",
-    background: "rgba(128,128,128,0.15)", color: "inherit", fontSize: "16px", lineHeight: 1,
+    background: "rgba(128,128,128,0.15)", color: "inherit", display: "flex", alignItems: "center",
+    justifyContent: "center",
   });
   b.addEventListener("click", () => {
     if (isFull(frame)) document.exitFullscreen();
@@ -154,7 +157,7 @@ export default function (component) {
     root.style.height = (layout.height || 450) + "px";
     let button = frame.querySelector(".normviz-fullscreen");
     if (is3d(layout) && !button) button = fullscreenButton(frame, root);
-    if (button) button.style.display = is3d(layout) ? "" : "none";
+    if (button) button.style.display = is3d(layout) ? "flex" : "none";
     // presentation mode: no toolbar over the titles (the camera still turns, zooms and pans)
     const config = { responsive: true, displaylogo: false, displayModeBar: data.present ? false : "hover" };
     return Plotly.react(root, spec.data, layout, config).then(() => {

@@ -133,6 +133,7 @@ def panel_title(text: str, x: tuple[float, float], *, y: float = 1.0) -> dict:
         "y": y,
         "xref": "paper",
         "yref": "paper",
+        "xanchor": "center",  # plotly's "auto" anchors the left third's titles left, the right third's right
         "yanchor": "bottom",
         "showarrow": False,
         "font": {"size": 14},
