@@ -6,7 +6,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from normviz.figures import style
 from normviz.io import exports
+from ui import present as ui_present
 
 
 @st.cache_resource(show_spinner=False)
@@ -27,10 +29,12 @@ def export_buttons(fig: go.Figure, table: dict[str, np.ndarray], *, key: str, na
         help="The interactive figure as one HTML file with plotly.js inside: opens offline in any browser.",
     )  # fmt: skip
     if _png_browser() is not None:
+        on = ui_present.is_on()
+        size = "A 1920×1080 (presentation mode)" if on else "A 2400×1400"
         cols[1].download_button(
-            "PNG", lambda: exports.figure_png(fig), file_name=f"{name}.png", mime="image/png", key=f"{key}_png",
+            "PNG", lambda: png(fig, present=on), file_name=f"{name}.png", mime="image/png", key=f"{key}_png",
             on_click="ignore", icon=":material/image:",
-            help="A 2400×1400 picture of the current figure (takes a few seconds: it starts a headless browser).",
+            help=f"{size} picture of the current figure (takes a few seconds: it starts a headless browser).",
         )  # fmt: skip
     cols[2].download_button(
         "CSV", lambda: exports.table_csv(table), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv",
@@ -46,3 +50,12 @@ def export_buttons(fig: go.Figure, table: dict[str, np.ndarray], *, key: str, na
             "PNG export needs a Chromium-based browser for kaleido (apt-get install chromium); "
             "the HTML file has a camera button that saves a PNG."
         )
+
+
+def png(fig: go.Figure, *, present: bool) -> bytes:
+    """The PNG the button downloads: 2400 × 1400, or in presentation mode 1920 × 1080 with the large type
+    the projector shows (``style.presentation``)."""
+    if not present:
+        return exports.figure_png(fig)
+    width, height = ui_present.PNG_SIZE
+    return exports.figure_png(go.Figure(style.presentation(fig.to_dict())), width=width, height=height, scale=1)

@@ -57,15 +57,73 @@ function linkCameras(root) {
   });
 }
 
+function is3d(layout) {
+  return Object.keys(layout).some((k) => /^scene\d*$/.test(k));
+}
+
+function followWidth(frame, root) {
+  // the figure fills its column and follows it (sidebar collapsed, window resized): plotly's own
+  // `responsive` listens to the window only
+  let width = frame.clientWidth, timer = null;
+  new ResizeObserver(() => {
+    if (frame.clientWidth === width) return;
+    width = frame.clientWidth;
+    clearTimeout(timer);
+    timer = setTimeout(() => { if (root._fullLayout) window.Plotly.Plots.resize(root); }, 100);
+  }).observe(frame);
+}
+
+function isFull(frame) {
+  return document.fullscreenElement === frame;
+}
+
+function fullscreenButton(frame, root) {
+  // a 3D view fills the screen (the projector) and back; the frame holds the plot and this button
+  const b = document.createElement("button");
+  b.className = "normviz-fullscreen";
+  b.type = "button";
+  b.title = "Full screen (Esc to leave)";
+  b.setAttribute("aria-label", "Full screen");
+  // four corners (no font has a reliable fullscreen glyph)
+  b.innerHTML = '<svg viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" '
+    + 'stroke-linecap="round"><path d="M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5"/></svg>';
+  Object.assign(b.style, {
+    position: "absolute", right: "6px", bottom: "6px", zIndex: 10, width: "2.2em", height: "2.2em",
+    padding: 0, border: "1px solid rgba(128,128,128,0.5)", borderRadius: "6px", cursor: "pointer",
+    background: "rgba(128,128,128,0.15)", color: "inherit", display: "flex", alignItems: "center",
+    justifyContent: "center",
+  });
+  b.addEventListener("click", () => {
+    if (isFull(frame)) document.exitFullscreen();
+    else frame.requestFullscreen().catch(() => {});
+  });
+  frame.appendChild(b);
+  frame.addEventListener("fullscreenchange", () => {
+    const full = isFull(frame);
+    frame.style.background = full ? themeColors().bg : "";
+    const height = full ? window.innerHeight : root.__normvizHeight;
+    root.style.height = height + "px";
+    if (root._fullLayout) window.Plotly.relayout(root, { height }).then(() => window.Plotly.Plots.resize(root));
+  });
+  return b;
+}
+
 export default function (component) {
   const { data, parentElement } = component;
   let root = parentElement.querySelector(".normviz-plot");
   if (!root) {
+    const frame = document.createElement("div");
+    frame.className = "normviz-frame";
+    frame.style.position = "relative";
+    frame.style.width = "100%";
     root = document.createElement("div");
     root.className = "normviz-plot";
     root.style.width = "100%";
-    parentElement.appendChild(root);
+    frame.appendChild(root);
+    parentElement.appendChild(frame);
+    followWidth(frame, root);
   }
+  const frame = root.parentElement;
   if (!data || !data.figure) return;
   if (root.__normvizLast === data.figure) {  // same figure as drawn: nothing to redo
     root.dataset.revision = data.revision;
@@ -94,8 +152,15 @@ export default function (component) {
         layout[s].camera = JSON.parse(JSON.stringify(root.__normvizCamera));
       }
     }
+    root.__normvizHeight = layout.height || 450;
+    if (isFull(frame)) layout.height = window.innerHeight;
     root.style.height = (layout.height || 450) + "px";
-    return Plotly.react(root, spec.data, layout, { responsive: true, displaylogo: false }).then(() => {
+    let button = frame.querySelector(".normviz-fullscreen");
+    if (is3d(layout) && !button) button = fullscreenButton(frame, root);
+    if (button) button.style.display = is3d(layout) ? "flex" : "none";
+    // presentation mode: no toolbar over the titles (the camera still turns, zooms and pans)
+    const config = { responsive: true, displaylogo: false, displayModeBar: data.present ? false : "hover" };
+    return Plotly.react(root, spec.data, layout, config).then(() => {
       linkCameras(root);
       root.dataset.revision = data.revision;
       root.dataset.drawMs = String(Math.round(performance.now() - t0));

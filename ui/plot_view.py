@@ -15,6 +15,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.utils import PlotlyJSONEncoder
 
+from normviz.figures import style
+from ui import present
+
 _JS = (Path(__file__).parent / "plot_view.js").read_text()
 _component = st.components.v2.component("normviz.plotly_view", js=_JS, isolate_styles=False)
 
@@ -25,9 +28,18 @@ def plotly_view(
     """Show ``fig`` through plotly.js ``Plotly.react``: updated in place, camera kept across reruns.
 
     ``link_cameras``: turning one 3D scene turns the others. ``defer``: draw after the page's other
-    views (for charts below a main 3D view).
+    views (for charts below a main 3D view). In presentation mode (``ui.present``) the figure is drawn
+    with large type (``style.presentation``) and without Plotly's toolbar.
     """
     fig.update_layout(meta={"link_cameras": link_cameras})
+    on = present.is_on()
     # compact JSON without plotly's "\u002f" escaping of every "/" in the base64 arrays (-20% bytes)
-    spec = json.dumps(fig.to_dict(), cls=PlotlyJSONEncoder, separators=(",", ":"))
-    _component(key=key, data={"figure": spec, "revision": revision or key, "defer": defer})
+    spec = json.dumps(figure_dict(fig, present=on), cls=PlotlyJSONEncoder, separators=(",", ":"))
+    _component(key=key, data={"figure": spec, "revision": revision or key, "defer": defer, "present": on})
+
+
+def figure_dict(fig: go.Figure, *, present: bool) -> dict:
+    """The figure as drawn: no fixed width (it fills its column and follows it), large type when ``present``."""
+    spec = fig.to_dict()
+    spec["layout"].pop("width", None)
+    return style.presentation(spec) if present else spec

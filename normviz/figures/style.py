@@ -5,6 +5,8 @@ Colours follow Okabe & Ito; continuous colour is Cividis. Arrays go to Plotly as
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "cube_axes",
     "f32",
     "panel_title",
+    "presentation",
     "scene_axes",
     "scene_domains",
     "scene_layout",
@@ -132,7 +135,66 @@ def panel_title(text: str, x: tuple[float, float], *, y: float = 1.0) -> dict:
         "y": y,
         "xref": "paper",
         "yref": "paper",
+        "xanchor": "center",  # plotly's "auto" anchors the left third's titles left, the right third's right
         "yanchor": "bottom",
         "showarrow": False,
         "font": {"size": 14},
     }
+
+
+PRESENT_FONT = 16  # px: the smallest type a projector shows (every font of a figure in presentation mode)
+PRESENT_TITLE = 22  # px: the figure's title
+_BASE_FONT = 12  # plotly's default size: explicit sizes grow by PRESENT_FONT / _BASE_FONT
+_FONT_KEY = re.compile(r"^(font|\w*font)$")  # font, tickfont, textfont, insidetextfont, …
+_CARTESIAN = re.compile(r"^[xy]axis\d*$")
+
+
+def presentation(fig: dict, *, font: int = PRESENT_FONT, title: int = PRESENT_TITLE, taller: float = 1.25) -> dict:
+    """The figure ``fig`` (a ``go.Figure.to_dict()``) for a projector, as a new dict (``fig`` is left as it is):
+
+    - the base font at least ``font`` px, so every font that inherits it (axis ticks and titles, 2D and 3D,
+      legend, colour bars, hover labels) is too;
+    - every explicitly sized font (annotations such as panel titles, colour bars, trace text) scaled like the
+      base font (×``font``/12) and at least ``font`` px; the figure's title at least ``title`` px;
+    - margins scaled alike, 2D axes given room for their larger ticks (automargin), the height ×``taller``,
+      and no fixed width (the figure follows its column).
+
+    >>> p = presentation({"data": [], "layout": {"height": 400, "annotations": [{"text": "A", "font": {"size": 14}}]}})
+    >>> p["layout"]["font"]["size"], p["layout"]["title"]["font"]["size"], p["layout"]["annotations"][0]["font"]
+    (16, 22, {'size': 19})
+    >>> p["layout"]["height"]
+    500
+    """
+    factor = font / _BASE_FONT
+    source = fig.get("layout", {})
+    layout = {k: v if k == "template" else _scaled(v, factor, font) for k, v in source.items()}
+    base = dict(layout.get("font") or {})
+    layout["font"] = base | {"size": max(font, base.get("size") or 0)}
+    head = dict(layout.get("title") or {})
+    head_font = dict(head.get("font") or {})
+    layout["title"] = head | {"font": head_font | {"size": max(title, head_font.get("size") or 0)}}
+    if "margin" in layout:
+        margin = layout["margin"]
+        layout["margin"] = {k: round(v * factor) if isinstance(v, int | float) else v for k, v in margin.items()}
+    for k in [k for k in layout if _CARTESIAN.match(k)]:
+        layout[k] = {**layout[k], "automargin": True}
+    if layout.get("height"):
+        layout["height"] = round(layout["height"] * taller)
+    layout.pop("width", None)
+    layout["autosize"] = True
+    return {**fig, "data": [_scaled(t, factor, font) for t in fig.get("data", [])], "layout": layout}
+
+
+def _scaled(value, factor: float, floor: int):
+    """``value`` with every ``…font`` dict's explicit size ×``factor`` and at least ``floor``; new dicts and
+    lists along the way, the rest (arrays, strings, numbers) shared, not copied."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, dict) and _FONT_KEY.match(k) and isinstance(v.get("size"), int | float):
+                v = {**v, "size": max(floor, round(v["size"] * factor))}
+            out[k] = _scaled(v, factor, floor)
+        return out
+    if isinstance(value, list | tuple) and any(isinstance(v, dict | list | tuple) for v in value):
+        return [_scaled(v, factor, floor) for v in value]
+    return value
