@@ -10,8 +10,10 @@ under ``ls_…`` keys, per session.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from normviz.io import lessons
 from normviz.io.lessons import Lesson, Step
@@ -62,13 +64,46 @@ def go(name: str, lesson: Lesson, k: int, url_path: str) -> None:
     step = lesson.steps[k]
     st.session_state.ls_step = k
     prefixes = {p for p in (PAGES[step.page], PAGES.get(page_of(url_path), "")) if p}
-    for key in [k_ for k_ in st.session_state if any(str(k_).startswith(p) for p in prefixes)]:
+    keys = [str(k_) for k_ in st.session_state if any(str(k_).startswith(p) for p in prefixes)]
+    shown = _release(keys)  # the controls on screen now: key -> default
+    for key in keys:
         del st.session_state[key]  # the controls start afresh, from the step's URL
+    for key, default in shown.items():
+        if key not in step.params:
+            st.session_state[key] = default  # the browser keeps a shown widget's value unless told
     query = step.query()
     query |= {k_: st.query_params.get_all(k_) for k_ in KEEP if k_ in st.query_params}
     if name != CUSTOM:
         query |= {"lesson": name, "step": str(k + 1)}
     st.switch_page(_INFO[step.page].path, query_params=query)
+
+
+def _release(keys: list[str]) -> dict[str, Any]:
+    """Release the URL parameters ``keys`` from the widgets bound to them; the default of each such widget.
+
+    Streamlit refuses to set a bound parameter ("Cannot directly set query parameter … bound to a widget"),
+    also through ``st.switch_page(query_params=…)`` onto the page already shown; each widget binds itself
+    again when it is drawn. A widget that stays on screen keeps its value in the browser unless the server
+    sets it, so a step that leaves it out must set its default. Streamlit 1.67 has no public call for
+    either, hence its QueryParams and widget metadata (a missing piece only skips that reset).
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return {}
+    state = getattr(ctx.session_state, "_state", None)
+    defaults: dict[str, Any] = {}
+    with ctx.session_state.query_params() as qp:
+        for key in keys:
+            binding = qp.get_binding_for_param(key)
+            if binding is None:
+                continue
+            qp.unbind_widget(binding.widget_id)
+            try:
+                meta = state._new_widget_state.widget_metadata[binding.widget_id]
+                defaults[key] = meta.deserializer(None)
+            except (AttributeError, KeyError, TypeError, ValueError):
+                pass
+    return defaults
 
 
 def sidebar(url_path: str) -> None:
@@ -146,16 +181,17 @@ def _follow_link(url_path: str) -> None:
 def _stepper(name: str, lesson: Lesson, url_path: str) -> None:
     k, n = _index(lesson), len(lesson.steps)
     st.markdown(f"**Step {k + 1} of {n}**")
-    prev, here, nxt = st.columns(3)
+    prev, nxt = st.columns(2)
     if prev.button("Previous", key="ls_prev", disabled=k == 0, icon=":material/arrow_back:", width="stretch"):
         go(name, lesson, k - 1, url_path)
-    if here.button("Open", key="ls_open", help="Open this step's view again.", width="stretch"):
-        go(name, lesson, k, url_path)
     if nxt.button("Next", key="ls_next", disabled=k == n - 1, icon=":material/arrow_forward:", width="stretch"):
         go(name, lesson, k + 1, url_path)
     step = lesson.steps[k]
     if step.page != page_of(url_path):
-        st.caption(f"This step is on the {_INFO[step.page].title} page: press Open.")
+        st.caption(f"This step is on the {_INFO[step.page].title} page.")
+    if st.button("Open this step's view", key="ls_open", icon=":material/replay:", width="stretch",
+                 help="The step's page with its controls as the step set them."):  # fmt: skip
+        go(name, lesson, k, url_path)
 
 
 def _custom() -> Lesson:
