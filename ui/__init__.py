@@ -8,6 +8,7 @@ Pages use the names below (``ui.plotly_view``, ``ui.BIND``, …); each lives in 
 - ``controls``: index sliders, a table of select sliders, errors as messages, cached samples
 - ``export_buttons``: HTML/PNG/CSV/NPZ
 - ``real_inputs``: MiniLM's residual stream and uploaded files; ``sidebar``: the device line
+- ``lessons``: the lesson picker, Previous/Next and the lesson editor (app.py draws it under the pages)
 """
 
 from ui import labels

@@ -4,7 +4,7 @@ A step opens its view exactly: the page, and that page's controls restored from 
 parameters (the page's own widget state is dropped first, so a control the step leaves out is back at
 its default). ``present`` is kept when it is in the URL; a shipped lesson's step is also in the URL
 (``?lesson=<name>&step=<k>``), so the link opens that step. Lesson state lives in ``st.session_state``
-under ``ls_…`` keys, per session.
+under ``ls_…`` keys, per session (``ls_lesson``: the lesson's name; ``ls_step``: 0-based).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def page_of(url_path: str) -> str:
 
 def current() -> tuple[str, Lesson | None]:
     """The picked lesson's name and the lesson (None when none is picked)."""
-    name = st.session_state.get("ls_pick") or ""
+    name = st.session_state.get("ls_lesson") or ""
     if name == CUSTOM:
         custom = st.session_state.get("ls_custom")
         return name, custom if custom and custom.steps else None
@@ -111,11 +111,13 @@ def sidebar(url_path: str) -> None:
     with st.sidebar:
         _follow_link(url_path)
         if st.session_state.pop("ls_opened", False):
-            st.session_state.ls_pick, st.session_state.ls_step, st.session_state.ls_go = CUSTOM, 0, True
+            st.session_state.ls_lesson, st.session_state.ls_step, st.session_state.ls_go = CUSTOM, 0, True
             st.session_state.ls_title = _custom().title
         names = ["", *shipped()]
         if st.session_state.get("ls_custom") and st.session_state.ls_custom.steps:
             names.append(CUSTOM)
+        picked = st.session_state.get("ls_lesson") or ""
+        st.session_state.ls_pick = picked if picked in names else ""  # the widget forgets it on a page switch
         st.selectbox("Lesson", names, format_func=_title, key="ls_pick", on_change=_picked)
         name, lesson = current()
         if st.session_state.pop("ls_go", None) is not None and lesson:
@@ -150,6 +152,7 @@ def _title(name: str) -> str:
 
 
 def _picked() -> None:
+    st.session_state.ls_lesson = st.session_state.ls_pick
     st.session_state.ls_step = 0
     st.session_state.ls_go = True
     for k in ("lesson", "step"):
@@ -171,9 +174,9 @@ def _follow_link(url_path: str) -> None:
         st.warning(f"This link names a lesson step that does not exist: {name[:40]!r}, step {raw[:6]!r}.")
         return
     k = int(raw) - 1
-    if (st.session_state.get("ls_pick"), st.session_state.get("ls_step")) == (name, k):
+    if (st.session_state.get("ls_lesson"), st.session_state.get("ls_step")) == (name, k):
         return
-    st.session_state.ls_pick, st.session_state.ls_step = name, k
+    st.session_state.ls_lesson, st.session_state.ls_step = name, k
     if lesson.steps[k].page != page_of(url_path):
         go(name, lesson, k, url_path)
 

@@ -20,11 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["MAX_BYTES", "MAX_STEPS", "MAX_TEXT", "Lesson", "Step", "dumps", "load_dir", "parse"]
+__all__ = ["MAX_BYTES", "MAX_STEPS", "MAX_TEXT", "MAX_VALUE", "Lesson", "Step", "dumps", "load_dir", "parse"]
 
 MAX_BYTES = 64 * 1024
 MAX_STEPS = 60
-MAX_TEXT = 500  # characters of a title, takeaway, try, parameter name or value
+MAX_TEXT = 500  # characters of a title, takeaway, try or parameter name
+MAX_VALUE = 2000  # characters of a parameter's value (a text box's text, as the link carries it)
 MAX_VALUES = 16  # values of one multi-select parameter
 MAX_PARAMS = 40  # parameters of one step
 _STEP_KEYS = {"page", "params", "takeaway", "try"}
@@ -92,11 +93,11 @@ def load_dir(folder: Path, pages: Mapping[str, str]) -> dict[str, Lesson]:
     return {p.stem: parse(p.read_bytes(), pages) for p in sorted(folder.glob("*.json"))}
 
 
-def _text(value: object, what: str) -> str:
+def _text(value: object, what: str, limit: int = MAX_TEXT) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{what} must be text, not {type(value).__name__}.")
-    if len(value) > MAX_TEXT:
-        raise ValueError(f"{what} is {len(value)} characters long; at most {MAX_TEXT}.")
+    if len(value) > limit:
+        raise ValueError(f"{what} is {len(value)} characters long; at most {limit}.")
     return value
 
 
@@ -125,9 +126,9 @@ def _step(raw: object, n: int, pages: Mapping[str, str]) -> Step:
         if isinstance(value, list):
             if len(value) > MAX_VALUES:
                 raise ValueError(f"{where}: `{key}` has {len(value)} values; at most {MAX_VALUES}.")
-            out[key] = [_text(v, f"{where}: a value of `{key}`") for v in value]
+            out[key] = [_text(v, f"{where}: a value of `{key}`", MAX_VALUE) for v in value]
         else:
-            out[key] = _text(value, f"{where}: the value of `{key}` (write numbers as text, as a link does)")
+            out[key] = _text(value, f"{where}: the value of `{key}` (write numbers as text, as a link does)", MAX_VALUE)
     takeaway = _text(raw.get("takeaway", ""), f"{where}: the takeaway")
     try_ = _text(raw.get("try", ""), f"{where}: the thing to try")
     return Step(page, out, takeaway, try_)

@@ -31,6 +31,12 @@ def test_round_trip_keeps_every_field_and_text_exactly():
     assert "√d" in text  # readable in a diff, not \u escapes
 
 
+def test_a_long_text_box_value_fits():
+    text = "One sentence per line.\n" * 80  # 1,840 characters, as ?rd_text= carries them
+    got = lessons.parse(_file({"page": "cube", "params": {"cb_text": text}}), PAGES)
+    assert got.steps[0].params["cb_text"] == text
+
+
 def test_missing_optional_fields_take_defaults():
     got = lessons.parse(_file({"page": "cube"}), PAGES)
     assert got.steps == (Step("cube", {}, "", ""),)
@@ -73,6 +79,8 @@ def test_hostile_files_are_refused_with_a_message(data, match):
         ({"page": "cube", "takeaway": ["x"]}, "the takeaway must be text"),
         ({"page": "cube", "try": "x" * 501}, "the thing to try is 501 characters"),
         ({"page": "cube", "code": "import os"}, "unknown field code"),
+        ({"page": "cube", "params": {"cb_B": "9" * 2001}}, "at most 2000"),
+        ({"page": "cube", "params": {"cb_" + "x" * 500: "1"}}, "a parameter name is 503 characters"),
     ],
 )
 def test_a_bad_step_is_named(step, match):

@@ -49,6 +49,9 @@ def test_a_lesson_link_opens_its_step_and_shows_the_takeaway():
     (banner,) = _step_text(at)
     assert banner.startswith("**Step 2 of 12**") and tour.steps[1].takeaway in banner and tour.steps[1].try_ in banner
     assert any(m.value == "**Step 2 of 12**" for m in at.markdown)
+    at.switch_page("pages/cube.py").run()  # away through the sidebar: the lesson stays picked, at its step
+    assert at.selectbox(key="ls_pick").value == TOUR and at.session_state["ls_step"] == 1
+    assert not _step_text(at) and any("on the Hypersphere page" in c.value for c in at.caption)
 
 
 def test_a_bad_lesson_link_says_so():
@@ -82,7 +85,7 @@ def test_a_lesson_made_in_the_app_downloads_and_opens_again():
     again = open_page(None)
     again.file_uploader(key="ls_upload").set_value(("lesson.json", text.encode(), "application/json")).run()
     assert not again.exception and not again.error, [e.value for e in again.error]
-    assert again.session_state["ls_pick"] == ui_lessons.CUSTOM
+    assert again.session_state["ls_lesson"] == ui_lessons.CUSTOM
     assert again.session_state["cb_B"] == 2  # opened at its first step
     assert again.session_state["cb_norms"] == ["layernorm", "batchnorm"]
     (banner,) = _step_text(again)
