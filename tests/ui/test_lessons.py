@@ -107,3 +107,13 @@ def test_a_hostile_lesson_file_gets_a_message_naming_the_problem(data, match):
     assert not at.exception
     assert any(match in e.value for e in at.error), [e.value for e in at.error]
     assert "ls_custom" not in at.session_state
+
+
+def test_an_unknown_control_of_the_right_page_is_reported_by_the_link_check():
+    """The file names a cb_… control the cube page does not have: the step opens, and the page's bad-link
+    notice names it (the parser checks the prefix; links.checked knows the page's real controls)."""
+    data = json.dumps({"title": "T", "steps": [{"page": "cube", "params": {"cb_B": "2", "cb_nope": "1"}}]})
+    at = open_page(None)
+    at.file_uploader(key="ls_upload").set_value(("mine.json", data.encode(), "application/json")).run()
+    assert not at.exception and at.session_state["cb_B"] == 2
+    assert any("`cb_nope`" in w.value for w in at.warning), [w.value for w in at.warning]
