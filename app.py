@@ -5,7 +5,7 @@ Run with ``streamlit run app.py``. The pages and their order live in ``ui/naviga
 
 import streamlit as st
 
-from ui import links, navigation, sidebar, startup
+from ui import lessons, links, navigation, sidebar, startup
 
 startup.run()
 st.set_page_config(page_title="normviz", page_icon="assets/icon.svg", layout="wide")
@@ -16,5 +16,7 @@ for p in navigation.PAGES:
 
 page = st.navigation(sections)
 sidebar.sidebar()
+lessons.sidebar(page.url_path)
 with startup.inside_app(), links.checked(navigation.prefix_of(page.url_path)):  # one bad-link notice, even on st.stop
+    lessons.banner(page.url_path)
     page.run()

@@ -9,6 +9,7 @@ Pages use the names below (``ui.plotly_view``, ``ui.BIND``, …); each lives in 
 - ``export_buttons``: HTML/PNG/CSV/NPZ
 - ``real_inputs``: MiniLM's residual stream and uploaded files; ``sidebar``: the device line
 - ``present``: presentation mode (``?present=1``): large type in figures and page, 1920 × 1080 PNGs
+- ``lessons``: the lesson picker, Previous/Next and the lesson editor (app.py draws it under the pages)
 """
 
 from ui import labels

@@ -1,0 +1,59 @@
+"""Browser test for lessons: Next opens the next step's page with its controls set, and keeps ``present``."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.helpers.browser import no_exception, open_view, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def _next(page, path: str, k: int):
+    """Press Next; wait until the address bar is at ``path`` and step ``k``'s banner is drawn above the page
+    (it is drawn only on the step's own page), then until the run is over."""
+    page.get_by_role("button", name="Next").click()
+    page.wait_for_function(
+        "([path, k]) => location.pathname.endsWith(path) && location.search.includes('step=' + k)"
+        " && [...document.querySelectorAll('[data-testid=stMain] [data-testid=stAlert]')]"
+        ".some(e => e.innerText.includes('Step ' + k + ' of'))",
+        arg=[path, k],
+        timeout=120_000,
+    )
+    wait_idle(page, timeout=120_000)
+
+
+def _checked(page, label: str) -> bool:
+    return page.locator("label", has_text=label).locator("input[type=radio]").first.is_checked()
+
+
+def _slider(page, label: str) -> str:
+    """The value a (select) slider shows, as its thumb reads it out."""
+    return page.locator(f"input[type=range][aria-label='{label}']").first.get_attribute("aria-valuetext")
+
+
+def test_next_opens_the_next_steps_view(page, app_url):
+    open_view(page, app_url, "hypersphere?lesson=normalization-tour&step=1&present=1")
+    assert page.get_by_text("Step 1 of 12").first.is_visible()
+
+    _next(page, "/hypersphere", 2)  # step 2: the same page, RMSNorm
+    assert re.search(r"/hypersphere\?.*hs_norm=RMSNorm", page.url) and "present=1" in page.url
+    assert _checked(page, "RMSNorm")
+    assert page.get_by_text("Step 2 of 12").first.is_visible()
+
+    _next(page, "/hypersphere", 3)  # step 3: ε = 1, γ anisotropy 2.5, and the norm back at its default (LayerNorm)
+    assert "hs_eps=1&" in page.url and "hs_gspread=2.5" in page.url and "hs_norm" not in page.url
+    assert _checked(page, "LayerNorm")
+    assert _slider(page, "γ anisotropy") == "2.50" and _slider(page, "ε") == "1"
+    assert no_exception(page)
+
+
+def test_next_switches_page_with_the_steps_controls(page, app_url):
+    open_view(page, app_url, "cube?lesson=normalization-tour&step=5")
+    _next(page, "/batch", 6)  # step 6: Batch at B = 2
+    assert re.search(r"/batch\?bt_batch=2&", page.url)
+    assert _slider(page, "Batch size B") == "2"
+    assert page.get_by_text("Step 6 of 12").first.is_visible()
+    assert no_exception(page)
