@@ -23,7 +23,7 @@ class _WritesAFile:
 
 
 def _upload(page, path: Path):
-    page.locator("[data-testid='stFileUploader'] input[type=file]").set_input_files(str(path))
+    page.locator("[data-testid='stMain'] [data-testid='stFileUploader'] input[type=file]").set_input_files(str(path))
 
 
 def test_real_upload_good_then_bad_files(page, app_url, tmp_path):
