@@ -117,3 +117,11 @@ def test_an_unknown_control_of_the_right_page_is_reported_by_the_link_check():
     at.file_uploader(key="ls_upload").set_value(("mine.json", data.encode(), "application/json")).run()
     assert not at.exception and at.session_state["cb_B"] == 2
     assert any("`cb_nope`" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_streamlit_still_has_the_private_query_param_bindings_lessons_release():
+    """ui/lessons.py's _release uses Streamlit 1.67's private QueryParams bindings: fail loudly if they go."""
+    from streamlit.runtime.state.query_params import QueryParams
+
+    assert callable(getattr(QueryParams, "get_binding_for_param", None)), "ui/lessons.py _release needs a new way"
+    assert callable(getattr(QueryParams, "unbind_widget", None)), "ui/lessons.py _release needs a new way"
