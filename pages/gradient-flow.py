@@ -127,7 +127,6 @@ for i, (p, s) in enumerate(jobs):
 bar.empty()
 view = ui.guarded(gradient_flow.combine, results, dim=c["dim"])
 
-st.subheader("Each layer's gradient")
 fig = charts.lines_figure(
     view.layers, placement_series(view.grads, view.grads_range if c["seeds"] > 1 else None), xlabel="layer l",
     ylabel="‖∂loss/∂W₂‖ of layer l", log_y=True,

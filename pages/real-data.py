@@ -24,7 +24,7 @@ EPS = [1e-12, 1e-6, 1e-5, 1e-3, 0.1]
 
 def controls_ui() -> tuple[dict, object]:
     """The bar above the view (source, capture point's slot, projection, γ β) and a "More controls" expander."""
-    bar = st.columns([2, 3, 2, 2])
+    bar = st.columns([1.7, 4, 1.8, 1.8])
     more = st.expander("More controls: text, model, uploads", icon=":material/tune:")
     left, right = more.columns([3, 2])
     source = bar[0].radio(
@@ -109,7 +109,7 @@ if source is not None:
     spec = ModelInput(source, c["text"], point, c["max_tokens"])
     real_inputs.release(st.session_state, "rd_")  # an upload made before is no longer shown
     kind, eps = kinds[point], epss[point]
-    st.caption(f"Capture point {point}: `{names[point]}` — {kind}, ε = {eps:g}.")
+    point_slot.caption(f"Capture point {point}: `{names[point]}` — {kind}, ε = {eps:g}.")
 else:
     with st.container(border=True):
         got = real_inputs.upload_ui("rd_")
@@ -117,7 +117,6 @@ else:
         ui.share_caption()
         st.stop()
     spec, kind, eps = got[0], c["norm"], c["eps"]
-ui.share_caption()
 
 res = ui.guarded(point_view, spec, kind, c["own"] and isinstance(spec, ModelInput), eps, c["method"])
 view, mas, carriers = res
@@ -137,6 +136,7 @@ ui.export_buttons(
     key="rd_export",
     name="normviz-real-data",
 )
+ui.share_caption()  # under the view here: the bar above already holds two rows
 d = view.basis.dim
 st.caption(
     f"{view.before.shape[0]:,} of {view.n_tokens:,} real tokens drawn (padding excluded), coloured by "
