@@ -73,12 +73,7 @@ def cached_keys(n, seed):
 
 
 st.title("Attention and normalization")
-st.markdown(
-    "Attention weights are a softmax of scores q·k/√d. The norm before the projections decides how large "
-    "those scores can get, and — Brody et al. 2023 — which keys can ever receive the most attention."
-)
-st.latex(r"a_{ij} = \mathrm{softmax}_j\big(q_i^\top k_j/\sqrt d\big),\quad q_i = W_q x_i,\ k_j = W_k x_j")
-
+st.markdown("How large attention scores get, with and without a norm first — and which keys can ever win.")
 st.subheader("Softmax saturation")
 c = saturation_ui()
 ui.share_caption()
@@ -117,13 +112,16 @@ if sat is not None:
                        defer=True)  # fmt: skip
         st.caption("One sequence's attention matrix at the chosen s: each row (a query) sums to 1.")
 
+with st.expander("Attention's formula"):
+    st.markdown(
+        "Attention weights are a softmax of scores q·k/√d. The norm before the projections decides how large "
+        "those scores can get, and — Brody et al. 2023 — which keys can ever receive the most attention."
+    )
+    st.latex(r"a_{ij} = \mathrm{softmax}_j\big(q_i^\top k_j/\sqrt d\big),\quad q_i = W_q x_i,\ k_j = W_k x_j")
+
 st.subheader("Unselectable keys")
 st.markdown(
-    "A key inside the convex hull of the other keys can never get the most attention: for every query q, "
-    "q·k is at most the largest q·k_j of the hull's corners. LayerNorm is a **projection** onto the hyperplane "
-    "⟂ 1 and a **scaling** to radius √d; the scaling puts every key on a sphere, where each key is a corner. "
-    "That holds for the normalized keys themselves (and after any map that is one-to-one on the hyperplane); "
-    "a head's low-rank map can undo it — below the 3D view."
+    "A key inside the hull of the others can never get the most attention; on LayerNorm's sphere every key is a corner."
 )
 k = keys_ui()
 frac = {}
@@ -176,6 +174,15 @@ if view is not None:
         "can make them win), and their LayerNorm outputs on the circle of radius √3 (green): every one a corner, "
         "every one selectable. The first view looks along 1, so the plane is seen face on; turn it to see the raw "
         "keys off the plane."
+    )
+
+with st.expander("Why a key inside the hull can never win"):
+    st.markdown(
+        "A key inside the convex hull of the other keys can never get the most attention: for every query q, "
+        "q·k is at most the largest q·k_j of the hull's corners. LayerNorm is a **projection** onto the hyperplane "
+        "⟂ 1 and a **scaling** to radius √d; the scaling puts every key on a sphere, where each key is a corner. "
+        "That holds for the normalized keys themselves (and after any map that is one-to-one on the hyperplane); "
+        "a head's low-rank map can undo it — below the 3D view."
     )
 
 st.markdown(

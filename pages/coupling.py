@@ -66,13 +66,7 @@ def _scale_words(scale) -> str:
 
 
 st.title("Coupling: who moves when one token moves")
-st.markdown(
-    "Every normalization layer is a function of the whole block x: (B, T, d). Which outputs can change when one "
-    "token's input changes is read off its Jacobian — computed here exactly, by automatic differentiation "
-    "(`torch.func.jacrev`), for every output and every input of a small batch."
-)
-st.latex(r"C_{ji} = \Big\|\frac{\partial y_j}{\partial x_i}\Big\|_F \qquad (y_j, x_i \in \mathbb{R}^d;\ "
-         r"i, j \text{ run over all } B\cdot T \text{ tokens})")  # fmt: skip
+st.markdown("Which outputs change when one token's input changes — each norm's exact Jacobian, block by block.")
 c = controls_ui()
 ui.share_caption()
 n_tok = c["batch"] * c["tokens"]
@@ -118,6 +112,15 @@ if cp is not None:
         f"{moved} other token{'s' if moved != 1 else ''} of the {n_tok}. Right: the probe's own d × d block "
         f"({_scale_words(scales[1])})."
     )
+
+with st.expander("How this is computed: the formula"):
+    st.markdown(
+        "Every normalization layer is a function of the whole block x: (B, T, d). Which outputs can change when one "
+        "token's input changes is read off its Jacobian — computed here exactly, by automatic differentiation "
+        "(`torch.func.jacrev`), for every output and every input of a small batch."
+    )
+    st.latex(r"C_{ji} = \Big\|\frac{\partial y_j}{\partial x_i}\Big\|_F \qquad (y_j, x_i \in \mathbb{R}^d;\ "
+             r"i, j \text{ run over all } B\cdot T \text{ tokens})")  # fmt: skip
 
 
 @st.fragment

@@ -109,25 +109,7 @@ def cached_run(placement, depth, dim, heads, norm, batch, seed):
 
 
 st.title("Gradient flow at initialization")
-st.markdown(
-    "Where the norm sits in a transformer block decides how large each layer's gradient is before any "
-    "training (Xiong et al. 2020, *On Layer Normalization in the Transformer Architecture*). A stack of "
-    "blocks — multi-head attention and a ReLU FFN, each in a residual branch, Xavier init, dropout 0 — is "
-    "built with the norm in one of four places, and one backward pass measures every layer."
-)
-st.latex(
-    r"\textbf{Post: } x \leftarrow N(x + F(x)) \qquad \textbf{Pre: } x \leftarrow x + F(N(x)) \qquad "
-    r"\textbf{Peri: } x \leftarrow x + N(F(N(x))) \qquad \textbf{none: } x \leftarrow x + F(x)"
-)
-with st.expander("The synthetic task"):
-    st.markdown(
-        f"Tokens x ~ N(0, 1) of shape (batch, {TOKENS}, d); a fixed random readout W_out (512 × d, Xavier) after "
-        "the stack (and, for Pre-LN and Peri-LN, after a final norm); fixed random class targets; loss = mean "
-        "cross-entropy. Layer i's weights come from its own seed, so the first L layers of a deeper stack are "
-        "exactly the L-layer stack. The measured weight is each block's FFN output matrix W₂ (Xiong et al.'s "
-        "choice): ‖∂loss/∂W₂‖_F. The no-norm stack runs in float64 (its gradients overflow float32 past ~25 layers)."
-    )
-
+st.markdown("Where the norm sits in a block decides how large each layer's gradient is before any training.")
 c = controls_ui()  # every control of this page is in the URL
 ui.share_caption()
 rev = str(hash(tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in c.items())))
@@ -145,7 +127,6 @@ for i, (p, s) in enumerate(jobs):
 bar.empty()
 view = ui.guarded(gradient_flow.combine, results, dim=c["dim"])
 
-st.subheader("Each layer's gradient")
 fig = charts.lines_figure(
     view.layers, placement_series(view.grads, view.grads_range if c["seeds"] > 1 else None), xlabel="layer l",
     ylabel="‖∂loss/∂W₂‖ of layer l", log_y=True,
@@ -163,6 +144,25 @@ st.caption(
 )  # fmt: skip
 with st.expander("What Xiong et al. report, and why Pre-LN's gradient falls here"):
     st.markdown(paper_comparison(view.trends, c["depth"]))
+with st.expander("The four placements: Post-LN, Pre-LN, Peri-LN, none"):
+    st.markdown(
+        "Where the norm sits in a transformer block decides how large each layer's gradient is before any "
+        "training (Xiong et al. 2020, *On Layer Normalization in the Transformer Architecture*). A stack of "
+        "blocks — multi-head attention and a ReLU FFN, each in a residual branch, Xavier init, dropout 0 — is "
+        "built with the norm in one of four places, and one backward pass measures every layer."
+    )
+    st.latex(
+        r"\textbf{Post: } x \leftarrow N(x + F(x)) \qquad \textbf{Pre: } x \leftarrow x + F(N(x)) \qquad "
+        r"\textbf{Peri: } x \leftarrow x + N(F(N(x))) \qquad \textbf{none: } x \leftarrow x + F(x)"
+    )
+with st.expander("The synthetic task"):
+    st.markdown(
+        f"Tokens x ~ N(0, 1) of shape (batch, {TOKENS}, d); a fixed random readout W_out (512 × d, Xavier) after "
+        "the stack (and, for Pre-LN and Peri-LN, after a final norm); fixed random class targets; loss = mean "
+        "cross-entropy. Layer i's weights come from its own seed, so the first L layers of a deeper stack are "
+        "exactly the L-layer stack. The measured weight is each block's FFN output matrix W₂ (Xiong et al.'s "
+        "choice): ‖∂loss/∂W₂‖_F. The no-norm stack runs in float64 (its gradients overflow float32 past ~25 layers)."
+    )
 
 st.subheader("The last layer's gradient against depth")
 dashes = charts.REFERENCE_DASHES
@@ -196,19 +196,20 @@ st.caption(
 )
 
 st.subheader("Warm-up")
-st.markdown(
-    "Xiong et al. *hypothesize* that Post-LN needs a learning-rate **warm-up** (lr rising from ~0 over the first "
-    "thousands of steps) because its gradients near the output are large at initialization, so at the learning "
-    "rate that suits the rest of training its first updates are too big; they show that Pre-LN trains without "
-    "warm-up, often at a larger learning rate. Two cautions: they train with Adam, whose step divides the "
-    "gradient by a running root-mean-square of it, so it is not proportional to ‖∂loss/∂W₂‖; and RAdam "
-    "(Liu et al. 2020) removes the need for warm-up by rectifying the variance of Adam's adaptive learning rate "
-    "in the first steps instead. Peri-LN (Kim et "
-    "al. 2025) also normalizes each branch's output, which keeps the residual stream from being dominated by a "
-    "few large branches."
-)
-st.latex(
-    r"\Big\|\frac{\partial \mathcal L}{\partial W_2^{(L)}}\Big\|_F = \mathcal O\big(d\sqrt{\ln d}\big)"
-    r"\ \text{(Post-LN)},\qquad \mathcal O\Big(d\sqrt{\tfrac{\ln d}{L}}\Big)\ \text{(Pre-LN)}"
-    r"\qquad\text{(Theorem 1's upper bounds, the last layer)}"
-)
+with st.expander("Warm-up: the hypothesis and two cautions"):
+    st.markdown(
+        "Xiong et al. *hypothesize* that Post-LN needs a learning-rate **warm-up** (lr rising from ~0 over the first "
+        "thousands of steps) because its gradients near the output are large at initialization, so at the learning "
+        "rate that suits the rest of training its first updates are too big; they show that Pre-LN trains without "
+        "warm-up, often at a larger learning rate. Two cautions: they train with Adam, whose step divides the "
+        "gradient by a running root-mean-square of it, so it is not proportional to ‖∂loss/∂W₂‖; and RAdam "
+        "(Liu et al. 2020) removes the need for warm-up by rectifying the variance of Adam's adaptive learning rate "
+        "in the first steps instead. Peri-LN (Kim et "
+        "al. 2025) also normalizes each branch's output, which keeps the residual stream from being dominated by a "
+        "few large branches."
+    )
+    st.latex(
+        r"\Big\|\frac{\partial \mathcal L}{\partial W_2^{(L)}}\Big\|_F = \mathcal O\big(d\sqrt{\ln d}\big)"
+        r"\ \text{(Post-LN)},\qquad \mathcal O\Big(d\sqrt{\tfrac{\ln d}{L}}\Big)\ \text{(Pre-LN)}"
+        r"\qquad\text{(Theorem 1's upper bounds, the last layer)}"
+    )

@@ -1,13 +1,36 @@
-"""Home: what normalization does, and where to look."""
+"""Home: a first picture of what normalization does, then where to look."""
 
 import streamlit as st
 
 import ui
+from normviz.experiments import hypersphere
+from normviz.figures import scenes
 from ui import navigation
 
 ui.require_app()
 
+HERO = dict(kind="anisotropic", tokens=400, dim=3, seed=0, eps=1e-12)  # the hero's tokens and LayerNorm's ε
+
+
+@st.cache_data(max_entries=1, show_spinner="Normalizing 400 tokens…")
+def hero_view(kind, tokens, dim, seed, eps):
+    return hypersphere.compute(ui.sample(kind, 1, tokens, dim, seed), "layernorm", eps=eps, seed=seed)
+
+
 st.title("normviz — see what normalization does")
+st.markdown("Every token of a transformer is a vector; a normalization layer rescales it before attention and the MLP.")
+v = ui.guarded(hero_view, **HERO, stop=False)
+if v is not None:
+    fig = scenes.sphere_view_figure(v, ui.labels.NORMS["layernorm"])
+    fig.update_layout(height=420)
+    ui.plotly_view(fig, key="home_hero", revision="hero")
+st.markdown("**LayerNorm puts every token on a sphere — turn it, then open Hypersphere.**")
+st.page_link("pages/hypersphere.py", label="Open Hypersphere", icon=":material/language:")
+st.caption(
+    f"{HERO['tokens']} random tokens with d = {HERO['dim']} (anisotropic input), exact coordinates, "
+    f"LayerNorm with γ = 1, β = 0, ε = {HERO['eps']:g}: every output lies on the circle of radius √3 in the "
+    "plane Σy = 0."
+)
 st.markdown(
     """
 Inside a transformer every token is a vector of **d** numbers. Before attention and before the MLP,
@@ -27,11 +50,14 @@ st.markdown(
 | **DyT** | nothing: γ·tanh(αx) + β element by element | squashed, no statistics at all |
 """
 )
-st.latex(r"\mathrm{LayerNorm}(x) = \gamma \odot \frac{x - \mu(x)\mathbf{1}}{\sqrt{\sigma^2(x) + \varepsilon}} + \beta")
-st.markdown(
-    "LayerNorm is two steps you can see: project the token onto the hyperplane ⟂ **1** (remove its "
-    "mean), then scale it to length √d (Brody et al. 2023). That is why its outputs lie on a sphere."
-)
+with st.expander("LayerNorm's formula, and why its outputs lie on a sphere"):
+    st.latex(
+        r"\mathrm{LayerNorm}(x) = \gamma \odot \frac{x - \mu(x)\mathbf{1}}{\sqrt{\sigma^2(x) + \varepsilon}} + \beta"
+    )
+    st.markdown(
+        "LayerNorm is two steps you can see: project the token onto the hyperplane ⟂ **1** (remove its "
+        "mean), then scale it to length √d (Brody et al. 2023). That is why its outputs lie on a sphere."
+    )
 for p in navigation.PAGES:  # the sidebar's pages, in its order
     st.page_link(p.path, label=f"{p.title}: {p.blurb}", icon=p.icon)
 st.caption(

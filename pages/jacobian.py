@@ -69,16 +69,7 @@ def blocked_sentence(blocked: dict[str, float], name: str) -> str:
 
 
 st.title("The norm's Jacobian, seen")
-st.markdown(
-    "Backpropagation sends the output's gradient g = ∂loss/∂y back through the norm: ∂loss/∂x = Jᵀg. At d = 3 "
-    "every vector can be drawn exactly. LayerNorm cannot change a token's mean or its scale, so the gradient it "
-    "passes back has no component along **1** or along the centered input x − μ1, and it shrinks as 1/‖x − μ1‖."
-)
-st.latex(
-    r"\frac{\partial\mathcal L}{\partial x} = \frac{1}{\sigma}\Big(g - \bar g\,\mathbf 1 - \frac{y^\top g}{d}\,y\Big)"
-    r"\ \ \text{(LayerNorm)},\qquad \frac{1}{\mathrm{rms}(x)}\Big(g - \frac{y^\top g}{d}\,y\Big)\ \ \text{(RMSNorm)}"
-)
-
+st.markdown("What reaches the input when a gradient flows back through the norm — every vector drawn exactly at d = 3.")
 c = controls_ui()  # every control of this page is in the URL
 ui.share_caption()
 rev = str(hash(tuple(c.items())))
@@ -126,6 +117,19 @@ st.caption(
     + " "
     + blocked_sentence(cached_blocked(c["norm"], c["azimuth"], c["elevation"], c["scale"]), name)
 )
+
+with st.expander("Why: the formula for ∂loss/∂x"):
+    st.markdown(
+        "Backpropagation sends the output's gradient g = ∂loss/∂y back through the norm: ∂loss/∂x = Jᵀg. At d = 3 "
+        "every vector can be drawn exactly. LayerNorm cannot change a token's mean or its scale, so the gradient it "
+        "passes back has no component along **1** or along the centered input x − μ1, and it shrinks as 1/‖x − μ1‖."
+    )
+    st.latex(
+        r"\frac{\partial\mathcal L}{\partial x} = \frac{1}{\sigma}"
+        r"\Big(g - \bar g\,\mathbf 1 - \frac{y^\top g}{d}\,y\Big)"
+        r"\ \ \text{(LayerNorm)},\qquad \frac{1}{\mathrm{rms}(x)}"
+        r"\Big(g - \frac{y^\top g}{d}\,y\Big)\ \ \text{(RMSNorm)}"
+    )
 
 s, n = cached_sweep(c["norm"], c["azimuth"], c["elevation"], c["upstream"])
 vanishes = not n.any()  # a blocked g: exactly 0 at every s (float rounding flushed by the library)

@@ -22,47 +22,51 @@ MAX_TOKENS = [16, 32, 64, 128]
 EPS = [1e-12, 1e-6, 1e-5, 1e-3, 0.1]
 
 
-def controls_ui() -> dict:
-    top = st.columns([2, 3, 2])
-    source = top[0].radio(
+def controls_ui() -> tuple[dict, object]:
+    """The bar above the view (source, capture point's slot, projection, γ β) and a "More controls" expander."""
+    bar = st.columns([1.7, 4, 1.8, 1.8])
+    more = st.expander("More controls: text, model, uploads", icon=":material/tune:")
+    left, right = more.columns([3, 2])
+    source = bar[0].radio(
         "Activations from", list(ui.labels.MODEL_SOURCES), format_func=ui.labels.MODEL_SOURCES.get, key="rd_source",
         bind=ui.BIND,
         help="MiniLM (all-MiniLM-L6-v2, a 6-layer post-LN BERT, d = 384) ships with the app: nothing is "
         "downloaded. Another model: a local directory or a Hugging Face id (needs it cached or a connection). "
         "Upload: your own activations.",
     )  # fmt: skip
-    model_id = top[0].text_input(
+    model_id = left.text_input(
         "Model (local directory or Hugging Face id)", "gpt2", key="rd_model", bind=ui.BIND,
         disabled=source != "other",
         help="Loaded with transformers.AutoModel; every nn.LayerNorm and *RMSNorm module is captured.",
     )  # fmt: skip
-    text = top[1].text_area(
+    text = left.text_area(
         "Text (one sequence per sentence)", capture.DEFAULT_TEXT, height=150, key="rd_text", bind=ui.BIND,
         disabled=source == "upload", help="Split into sentences at . ! ? and line breaks; each is one sequence.",
     )  # fmt: skip
-    max_tokens = top[1].select_slider(
+    max_tokens = left.select_slider(
         "Max tokens per sentence", MAX_TOKENS, value=64, key="rd_maxtok", bind=ui.BIND,
         disabled=source == "upload", help="Longer sentences are truncated; shorter ones padded (padding is masked).",
     )  # fmt: skip
-    own = top[2].toggle(
+    own = bar[3].toggle(
         "Apply the model's own γ, β", value=True, key="rd_own", bind=ui.BIND, disabled=source == "upload",
         help="On: the output is exactly what the model computes. Off: plain normalization (γ = 1, β = 0) "
         "with the model's ε, to see the sphere before the affine stretches it.",
     )  # fmt: skip
-    norm = top[2].radio(
+    norm = right.radio(
         "Norm for uploads", ["LayerNorm", "RMSNorm"], key="rd_norm", bind=ui.BIND, disabled=source != "upload",
         horizontal=True, help="Uploaded activations carry no norm: pick which one to apply (γ = 1, β = 0).",
     )  # fmt: skip
-    eps = top[2].select_slider(
+    eps = right.select_slider(
         "ε for uploads", EPS, value=1e-5, key="rd_eps", bind=ui.BIND, disabled=source != "upload",
         format_func=lambda e: f"{e:g}", help="Models use their own ε (MiniLM: 1e-12).",
     )  # fmt: skip
-    method = top[2].radio(
+    method = bar[2].radio(
         "Projection", list(ui.labels.PROJECTIONS), format_func=ui.labels.PROJECTIONS.get, key="rd_method", bind=ui.BIND,
         help="All-ones axis + 2 PCs shows the mean direction LayerNorm removes; top 3 PCs keep the most variance.",
     )  # fmt: skip
-    return dict(source=source, model_id=model_id.strip(), text=text, max_tokens=max_tokens, own=own, norm=norm,
-                eps=eps, method=method)  # fmt: skip
+    c = dict(source=source, model_id=model_id.strip(), text=text, max_tokens=max_tokens, own=own, norm=norm,
+             eps=eps, method=method)  # fmt: skip
+    return c, bar[1]
 
 
 @st.cache_data(max_entries=16, show_spinner="Measuring every capture point…")
@@ -91,17 +95,13 @@ def point_view(spec, kind, own, eps, method):
 
 
 st.title("Real data")
-st.markdown(
-    "The **residual stream** of a real transformer, captured with forward pre-hooks on every norm module: "
-    "each point is one token's vector as it enters that LayerNorm, for your text. On the right, the same "
-    "tokens after the model's own norm. Or upload activations from your own model."
-)
-c = controls_ui()
+st.markdown("A real transformer's tokens as they enter a norm (left) and after the model's own norm (right).")
+c, point_slot = controls_ui()
 source = {"minilm": capture.MINILM, "other": c["model_id"]}.get(c["source"])
 if source is not None:
     layers = ui.guarded(layer_view, source, c["text"], c["max_tokens"])
     names, kinds, weights, biases, epss, stats = layers
-    point = st.slider(
+    point = point_slot.slider(
         "Capture point (which norm's input)", 0, len(names) - 1, min(2, len(names) - 1), key="rd_point",
         bind=ui.BIND, help="Norm modules in the order the forward pass calls them: for MiniLM the embeddings' "
         "LayerNorm, then per layer the attention-output and the feed-forward-output LayerNorm (post-LN).",
@@ -109,7 +109,7 @@ if source is not None:
     spec = ModelInput(source, c["text"], point, c["max_tokens"])
     real_inputs.release(st.session_state, "rd_")  # an upload made before is no longer shown
     kind, eps = kinds[point], epss[point]
-    st.caption(f"Capture point {point}: `{names[point]}` — {kind}, ε = {eps:g}.")
+    point_slot.caption(f"Capture point {point}: `{names[point]}` — {kind}, ε = {eps:g}.")
 else:
     with st.container(border=True):
         got = real_inputs.upload_ui("rd_")
@@ -117,7 +117,6 @@ else:
         ui.share_caption()
         st.stop()
     spec, kind, eps = got[0], c["norm"], c["eps"]
-ui.share_caption()
 
 res = ui.guarded(point_view, spec, kind, c["own"] and isinstance(spec, ModelInput), eps, c["method"])
 view, mas, carriers = res
@@ -137,6 +136,7 @@ ui.export_buttons(
     key="rd_export",
     name="normviz-real-data",
 )
+ui.share_caption()  # under the view here: the bar above already holds two rows
 d = view.basis.dim
 st.caption(
     f"{view.before.shape[0]:,} of {view.n_tokens:,} real tokens drawn (padding excluded), coloured by "
@@ -149,13 +149,20 @@ st.caption(
         else f"Without γ, β every {kind} output has length √d = {d**0.5:.4g} (up to ε)."
     )
 )
+with st.expander("What is shown, and the norm's formula"):
+    st.markdown(
+        "The **residual stream** of a real transformer, captured with forward pre-hooks on every norm module: "
+        "each point is one token's vector as it enters that LayerNorm, for your text. On the right, the same "
+        "tokens after the model's own norm. Or upload activations from your own model."
+    )
+    formula = st.container()
 mant, _, exp = f"{eps:.0e}".partition("e")
 eps_tex = ("" if mant == "1" else mant + r" \cdot ") + f"10^{{{int(exp)}}}"  # 1e-12 -> 10^{-12}
 if kind.endswith("RMSNorm"):
     rms = r"y = \gamma \odot \frac{x}{\sqrt{\tfrac{1}{d}\sum_i x_i^2 + \varepsilon}}"
-    st.latex(rms + rf",\quad \varepsilon = {eps_tex}")
+    formula.latex(rms + rf",\quad \varepsilon = {eps_tex}")
 else:
-    st.latex(
+    formula.latex(
         r"y = \gamma \odot \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}} + \beta" + rf",\quad \varepsilon = {eps_tex}"
     )
 
