@@ -43,7 +43,7 @@ def cached_padding(kind, batch, tokens, dim, pad_value):
     return instance.padding(kind, batch=batch, tokens=tokens, dim=dim, pad_value=pad_value)
 
 
-st.title("Instance: InstanceNorm couples a sequence's tokens")
+st.title("InstanceNorm couples a sequence's tokens")
 st.caption("torch's InstanceNorm on the token layout standardizes **each feature over the T tokens of one sequence**.")
 c = controls_ui()
 v = ui.guarded(cached_view, c["kind"], c["batch"], c["tokens"], c["dim"])
