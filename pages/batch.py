@@ -61,15 +61,10 @@ def cached_padding(kind, batch_size, tokens, dim):
 
 
 st.title("Batch coupling")
-st.markdown(
+st.caption(
     "BatchNorm standardizes each feature over **all B·T tokens of the batch**, "
-    "so one token's output depends on who else is in its batch. Put the same token into many "
-    "random batches and its LayerNorm output is one point; its BatchNorm output is a cloud that "
-    "shrinks like 1/√B."
+    "so one token's output depends on who else is in its batch."
 )
-st.latex(r"\mathrm{BN}(x)_j = \frac{x_j - \mu_j^{\mathcal B}}{\sqrt{\sigma_j^{2,\mathcal B} + \varepsilon}},\quad"
-         r"\mu_j^{\mathcal B} = \tfrac{1}{BT}\sum_{b,t} x_{btj}")  # fmt: skip
-st.code("y = F.batch_norm(x.reshape(-1, d), None, None, training=True)  # x: (B, T, d)", language="python")
 
 
 def _series(sweep_series: dict[str, np.ndarray]) -> list[charts.Series]:
@@ -94,6 +89,11 @@ def cloud_section(c: dict, rev: str) -> None:
         {"batch": np.arange(len(cl.points)), **{f"bn_axis{i + 1}": cl.points[:, i] for i in range(3)}},
         key="bt_export",
         name="normviz-batch-cloud",
+    )
+    st.markdown(
+        "Put the same token into many "
+        "random batches and its LayerNorm output is one point; its BatchNorm output is a cloud that "
+        "shrinks like 1/√B."
     )
     axes = (
         "exact coordinates"
@@ -263,9 +263,13 @@ def padding_section(c: dict, rev: str) -> None:
 
 
 c = controls_ui()
-ui.share_caption()
 rev = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
 cloud_section(c, rev)
+ui.share_caption()
+with st.expander("Formula and code"):
+    st.latex(r"\mathrm{BN}(x)_j = \frac{x_j - \mu_j^{\mathcal B}}{\sqrt{\sigma_j^{2,\mathcal B} + \varepsilon}},\quad"
+             r"\mu_j^{\mathcal B} = \tfrac{1}{BT}\sum_{b,t} x_{btj}")  # fmt: skip
+    st.code("y = F.batch_norm(x.reshape(-1, d), None, None, training=True)  # x: (B, T, d)", language="python")
 sweep_section(c, rev)
 population_section(c, rev)
 train_eval_section(c, rev)

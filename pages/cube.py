@@ -14,12 +14,13 @@ DEFAULT = ["layernorm", "groupnorm", "instancenorm", "batchnorm"]
 
 
 def controls_ui() -> dict:
-    chosen = st.pills(
+    top = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = top[0].pills(
         "Norms", list(cube.CUBE_NORMS), default=DEFAULT, format_func=ui.labels.NORMS.get, selection_mode="multi",
         key="cb_norms", bind=ui.BIND,
         help="Each picked norm gets its own cube; the cameras turn together.",
     )  # fmt: skip
-    cols = st.columns(4)
+    cols = [top[1].expander("More controls")] * 4  # the block's shape: secondary to the chosen cell
     b = cols[0].slider(
         "Sequences B", 1, 6, 3, key="cb_B", bind=ui.BIND, help="Sequences in the batch (the vertical stack)."
     )
@@ -35,26 +36,11 @@ def controls_ui() -> dict:
 
 
 st.title("The statistics cube")
-st.markdown(
-    "A transformer layer holds its activations as a block **x** of B sequences × T tokens × d features. "
-    "A normalization layer computes a mean and a variance over some cells of that block and uses them to "
-    "standardize those same cells. *Which* cells share a statistic is the whole difference between the norms "
+st.caption(
+    "*Which* cells share a statistic is the whole difference between the norms "
     "(Wu & He 2018, *Group Normalization*, Fig. 2 — drawn here on the token layout)."
 )
-with st.expander("From Wu & He's (N, C, H, W) to the token layout (B, T, d)", icon=":material/swap_horiz:"):
-    st.markdown(
-        "Wu & He drew an image batch: N samples × C channels × H·W positions. On the token layout the features d "
-        "play the channels C, and the tokens play two different roles:\n"
-        "- **LayerNorm, RMSNorm, GroupNorm** treat each token as a *sample* (N ↔ B·T tokens, no positions): "
-        "their statistics stay inside one token.\n"
-        "- **InstanceNorm, BatchNorm** treat the tokens as the *pooled positions* (N ↔ B sequences, H·W ↔ T "
-        "tokens): InstanceNorm pools feature j over the T tokens of one sequence, BatchNorm over all B·T.\n\n"
-        "So GroupNorm's G = d is not InstanceNorm here. In Wu & He's layout G = C *is* InstanceNorm (one channel "
-        "over its H·W positions); on the token layout a group of one feature holds one value of one token, and "
-        "G = d sends every value to 0."
-    )
 c = controls_ui()
-ui.share_caption()
 if not c["norms"]:
     st.info("Pick at least one norm above to draw its cube.", icon=":material/info:")
     st.stop()
@@ -64,11 +50,11 @@ if not c["norms"]:
 def cube_section(c: dict) -> None:
     """Its own fragment: moving the chosen cell reruns only the cubes and their check."""
     b, t, d = c["shape"]
-    st.markdown("**The chosen cell** (the vermillion cube)")
-    cols = st.columns(3)
-    cb = ui.index_slider(cols[0], "Sequence b", b, 2, key="cb_b", help="Which sequence the cell is in.")
-    ct = ui.index_slider(cols[1], "Token t", t, 3, key="cb_t", help="Which token of that sequence.")
-    cj = ui.index_slider(cols[2], "Feature j", d, 5, key="cb_j", help="Which feature of that token.")
+    cols = st.columns([1.6, 3, 3, 3], vertical_alignment="center")
+    cols[0].markdown("**The chosen cell** (the vermillion cube)")
+    cb = ui.index_slider(cols[1], "Sequence b", b, 2, key="cb_b", help="Which sequence the cell is in.")
+    ct = ui.index_slider(cols[2], "Token t", t, 3, key="cb_t", help="Which token of that sequence.")
+    cj = ui.index_slider(cols[3], "Feature j", d, 5, key="cb_j", help="Which feature of that token.")
     c = c | {"cell": (cb - 1, ct - 1, cj - 1)}
     panels, words = [], []
     for name in c["norms"]:
@@ -140,3 +126,22 @@ def cube_section(c: dict) -> None:
 
 
 cube_section(c)
+ui.share_caption()
+with st.expander("What a normalization layer computes", icon=":material/functions:"):
+    st.markdown(
+        "A transformer layer holds its activations as a block **x** of B sequences × T tokens × d features. "
+        "A normalization layer computes a mean and a variance over some cells of that block and uses them to "
+        "standardize those same cells."
+    )
+with st.expander("From Wu & He's (N, C, H, W) to the token layout (B, T, d)", icon=":material/swap_horiz:"):
+    st.markdown(
+        "Wu & He drew an image batch: N samples × C channels × H·W positions. On the token layout the features d "
+        "play the channels C, and the tokens play two different roles:\n"
+        "- **LayerNorm, RMSNorm, GroupNorm** treat each token as a *sample* (N ↔ B·T tokens, no positions): "
+        "their statistics stay inside one token.\n"
+        "- **InstanceNorm, BatchNorm** treat the tokens as the *pooled positions* (N ↔ B sequences, H·W ↔ T "
+        "tokens): InstanceNorm pools feature j over the T tokens of one sequence, BatchNorm over all B·T.\n\n"
+        "So GroupNorm's G = d is not InstanceNorm here. In Wu & He's layout G = C *is* InstanceNorm (one channel "
+        "over its H·W positions); on the token layout a group of one feature holds one value of one token, and "
+        "G = d sends every value to 0."
+    )

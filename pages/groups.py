@@ -55,18 +55,11 @@ def cached_view(kind, tokens, dim, groups_, real):
 
 
 st.title("Groups: GroupNorm's product of spheres")
-st.markdown(
+st.caption(
     "GroupNorm cuts each token's d features into G contiguous groups of s = d/G and runs a LayerNorm on each "
-    "group separately. So each group's sub-vector lands on **its own sphere of radius √s, inside its own "
-    "hyperplane Σ = 0** — the token as a whole lies on a product of G spheres."
+    "group separately."
 )
-st.latex(
-    r"y_{g,k} = \frac{x_{g,k} - \mu_g}{\sqrt{\sigma_g^2 + \varepsilon}},\quad "
-    r"\mu_g = \tfrac{1}{s}\sum_{k=1}^{s} x_{g,k},\quad \textstyle\sum_k y_{g,k} = 0,\ \ \|y_g\| \approx \sqrt{s}"
-)
-st.code("y = F.group_norm(x.reshape(B * T, d), G).reshape(B, T, d)  # tokens as samples, features as channels")
 c = controls_ui()
-ui.share_caption()
 v = ui.guarded(cached_view, c["kind"], c["tokens"], c["dim"], c["groups"], c["real"])
 s = v.size
 
@@ -112,6 +105,10 @@ table = {
     "log10_input_group_length": np.concatenate([p.color for p in v.panels]),
 }
 ui.export_buttons(fig, table, key="gn_export", name="normviz-groups")
+st.markdown(
+    "So each group's sub-vector lands on **its own sphere of radius √s, inside its own "
+    "hyperplane Σ = 0** — the token as a whole lies on a product of G spheres."
+)
 shown = ", ".join(str(p.group + 1) for p in v.panels)
 if s == 1:
     view = "every sub-vector is the single number 0"
@@ -134,6 +131,13 @@ st.caption(
     f"sub-vector's length. View: {view}. The cameras turn together."
 )
 
+ui.share_caption()
+with st.expander("Formula and code"):
+    st.latex(
+        r"y_{g,k} = \frac{x_{g,k} - \mu_g}{\sqrt{\sigma_g^2 + \varepsilon}},\quad "
+        r"\mu_g = \tfrac{1}{s}\sum_{k=1}^{s} x_{g,k},\quad \textstyle\sum_k y_{g,k} = 0,\ \ \|y_g\| \approx \sqrt{s}"
+    )
+    st.code("y = F.group_norm(x.reshape(B * T, d), G).reshape(B, T, d)  # tokens as samples, features as channels")
 st.subheader("Exact per-group lengths and means")
 hist = charts.histograms_figure(
     [

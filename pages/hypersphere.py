@@ -34,7 +34,7 @@ FORMULAS = {
 
 
 def controls_ui() -> dict:
-    top = st.columns([2, 2, 2, 2])
+    top = st.columns([1.3, 1.7, 1.4, 1.4, 1.6, 1.2])
     norm = top[0].radio(
         "Norm", list(hypersphere.SPHERE_NORMS), format_func=ui.labels.NORMS.get, key="hs_norm", bind=ui.BIND,
         help="Which normalization to apply to every token vector.",
@@ -48,17 +48,17 @@ def controls_ui() -> dict:
         "Features d", DIMS, value=3, key="hs_dim", disabled=real, bind=ui.BIND,
         help="d = 2 and d = 3 are drawn exactly; for d > 3 the view is a projection.",
     )  # fmt: skip
-    tokens = top[2].select_slider(
+    tokens = top[3].select_slider(
         "Tokens", TOKENS, value=1024, key="hs_tokens", disabled=real, bind=ui.BIND,
         help="How many token vectors. Every statistic uses all of them; at most 3,000 are drawn.",
     )  # fmt: skip
-    method = top[3].radio(
+    method = top[4].radio(
         "Projection (d > 3)", ["ones+pca", "pca"], key="hs_method", bind=ui.BIND, disabled=dim <= 3 and not real,
         format_func=ui.labels.PROJECTIONS.get,
         help="All-ones axis + 2 PCs shows the mean direction LayerNorm removes; "
         "top 3 PCs keeps the most variance. Unused when d ≤ 3 (exact coordinates).",
     )  # fmt: skip
-    seed = top[3].number_input("Seed", 0, 10_000, 0, key="hs_seed", bind=ui.BIND, help="Same seed, same tokens.")
+    seed = top[5].number_input("Seed", 0, 10_000, 0, key="hs_seed", bind=ui.BIND, help="Same seed, same tokens.")
 
     uses_stats = norm in ("layernorm", "rmsnorm")
     has_affine = norm != "identity"
@@ -119,14 +119,8 @@ def compute_view(real, norm, kind, dim, tokens, method, seed, eps, gamma_scale, 
 
 
 st.title("The hypersphere")
-st.markdown(
-    "A per-token norm looks at **one token vector at a time**. LayerNorm removes the token's mean "
-    "(a projection onto the hyperplane Σy = 0) and rescales it to length √d; RMSNorm only rescales; "
-    "DyT squashes each number with tanh and takes no statistics at all. Turn the views with the mouse: "
-    "they keep your angle when you move a slider, and the two scenes rotate together."
-)
+st.caption("A per-token norm looks at **one token vector at a time**.")
 c = controls_ui()
-ui.share_caption()
 if c["kind"] == "upload" and c["real"] is None:
     st.stop()  # the uploader above says what to upload
 v = ui.guarded(compute_view, **c)
@@ -146,6 +140,15 @@ ui.export_buttons(
     key="hs_export",
     name="normviz-hypersphere",
 )
+st.caption(
+    "Turn the views with the mouse: they keep your angle when you move a slider, and the two scenes rotate together."
+)
+ui.share_caption()
+with st.expander("What each norm does to a token"):
+    st.markdown(
+        "LayerNorm removes the token's mean (a projection onto the hyperplane Σy = 0) and rescales it to "
+        "length √d; RMSNorm only rescales; DyT squashes each number with tanh and takes no statistics at all."
+    )
 
 if v.basis.method == "exact":
     where = f"Exact coordinates (d = {d}): nothing is projected." + (" The third axis is unused." if d == 2 else "")

@@ -43,21 +43,9 @@ def cached_padding(kind, batch, tokens, dim, pad_value):
     return instance.padding(kind, batch=batch, tokens=tokens, dim=dim, pad_value=pad_value)
 
 
-st.title("Instance: InstanceNorm couples the tokens of a sequence")
-st.markdown(
-    "torch's InstanceNorm on the token layout standardizes **each feature over the T tokens of one sequence**. "
-    "Turn the picture of LayerNorm around: instead of a token being a point in feature space, let each *feature* "
-    "of one sequence be a point in *token space* R^T. InstanceNorm puts every such point on the sphere of radius "
-    "√T inside the hyperplane Σₜ = 0 — LayerNorm's geometry with tokens and features swapped."
-)
-st.latex(
-    r"y_{b,t,j} = \frac{x_{b,t,j} - \mu_{b,j}}{\sqrt{\sigma^2_{b,j} + \varepsilon}},\quad "
-    r"\mu_{b,j} = \tfrac{1}{T}\sum_{t=1}^{T} x_{b,t,j},\quad "
-    r"\sigma^2_{b,j} = \tfrac{1}{T}\sum_t (x_{b,t,j}-\mu_{b,j})^2"
-)
-st.code("y = F.instance_norm(x.transpose(1, 2)).transpose(1, 2)  # x: (B, T, d) -> (B, d, T): features as channels")
+st.title("InstanceNorm couples a sequence's tokens")
+st.caption("torch's InstanceNorm on the token layout standardizes **each feature over the T tokens of one sequence**.")
 c = controls_ui()
-ui.share_caption()
 v = ui.guarded(cached_view, c["kind"], c["batch"], c["tokens"], c["dim"])
 rev = f"{c['kind']}-{c['batch']}-{c['tokens']}-{c['dim']}"
 if c["tokens"] <= 3:
@@ -74,6 +62,11 @@ table = {"sequence": v.sequence + 1}
 table |= {f"input_axis{i + 1}": v.before[:, i] for i in range(3)}
 table |= {f"output_axis{i + 1}": v.after[:, i] for i in range(3)}
 ui.export_buttons(fig, table, key="in_export", name="normviz-instance")
+st.markdown(
+    "Turn the picture of LayerNorm around: instead of a token being a point in feature space, let each *feature* "
+    "of one sequence be a point in *token space* R^T. InstanceNorm puts every such point on the sphere of radius "
+    "√T inside the hyperplane Σₜ = 0 — LayerNorm's geometry with tokens and features swapped."
+)
 if c["tokens"] == 3:
     where = "exact coordinates (a feature's values at tokens 1, 2, 3): every output lies on the drawn circle"
 elif c["tokens"] == 2:
@@ -90,6 +83,14 @@ st.caption(
     f"Measured on every point: max |mean over tokens| = {v.max_abs_mean:.2g}; variance over tokens in "
     f"[{v.var_range[0]:.6f}, {v.var_range[1]:.6f}] (σ²/(σ²+ε), so 1 minus a hair)."
 )
+ui.share_caption()
+with st.expander("Formula and code"):
+    st.latex(
+        r"y_{b,t,j} = \frac{x_{b,t,j} - \mu_{b,j}}{\sqrt{\sigma^2_{b,j} + \varepsilon}},\quad "
+        r"\mu_{b,j} = \tfrac{1}{T}\sum_{t=1}^{T} x_{b,t,j},\quad "
+        r"\sigma^2_{b,j} = \tfrac{1}{T}\sum_t (x_{b,t,j}-\mu_{b,j})^2"
+    )
+    st.code("y = F.instance_norm(x.transpose(1, 2)).transpose(1, 2)  # x: (B, T, d) -> (B, d, T): features as channels")
 
 st.subheader("Does InstanceNorm normalize each token on its own?")
 st.markdown(
