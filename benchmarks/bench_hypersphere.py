@@ -3,7 +3,7 @@
 Run it from the repository root (about 1.5 minutes on an idle 2-core CPU machine, longer when
 other processes share it):
 
-    cd /work/main && /work/venv/bin/python benchmarks/bench_hypersphere.py
+    python benchmarks/bench_hypersphere.py
     # options: --repeats 5 --warmup 1 --tokens 8192 65536 --kinds gaussian heavy_tailed
 
 What it measures, at batch=1, tokens=N (8,192 and 65,536), d=768, for the "gaussian" and
@@ -42,9 +42,6 @@ import argparse
 import gc
 import json
 import os
-import platform
-import resource
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -53,12 +50,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-import plotly  # noqa: E402
 import plotly.io as pio  # noqa: E402
-import sklearn  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from report import load, machine, med, ms, peak_mib, table  # noqa: E402  (benchmarks/report.py)
 from sklearn.decomposition import PCA  # noqa: E402
 
 from normviz.core import inputs, norms  # noqa: E402
@@ -189,58 +184,6 @@ def points_are_bdata(fig_json: str) -> bool:
     data = json.loads(fig_json)["data"]
     keys = [tr[k] for tr in data[:2] for k in "xyz"] + [tr["marker"]["color"] for tr in data[:2]]
     return all(isinstance(k, dict) and "bdata" in k for k in keys)
-
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def med(xs):
-    return statistics.median(xs)
-
-
-def peak_mib() -> float:
-    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    return kib / 1024
-
-
-def ms(s: float) -> str:
-    return f"{1e3 * s:,.0f}"
-
-
-def table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-
-    def fmt(cells):
-        pairs = enumerate(zip(cells, widths, strict=True))
-        return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in pairs)
-
-    print(fmt(header))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print(fmt(r))
-
-
-def _load() -> str:
-    return ", ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-
-
-def machine() -> None:
-    try:
-        affinity = len(os.sched_getaffinity(0))
-    except AttributeError:
-        affinity = os.cpu_count()
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model)
-    except OSError:
-        pass
-    print(f"machine: {model}; os.cpu_count()={os.cpu_count()}, usable CPUs={affinity}; load avg {_load()}")
-    print(
-        f"torch {torch.__version__}: {torch.get_num_threads()} intra-op threads, "
-        f"{torch.get_num_interop_threads()} inter-op; numpy {np.__version__}, scikit-learn {sklearn.__version__}, "
-        f"plotly {plotly.__version__}; python {platform.python_version()}"
-    )
 
 
 # --- the three parts ------------------------------------------------------------------------
@@ -442,7 +385,7 @@ def main() -> None:
 
     print(f"\npeak memory (ru_maxrss): {peak_mib():,.0f} MiB")
     print(f"streamlit imported: {'streamlit' in sys.modules}")
-    print(f"total benchmark time: {now() - t_start:.0f} s; load avg now {_load()}")
+    print(f"total benchmark time: {now() - t_start:.0f} s; load avg now {load()}")
     if hasattr(os, "getloadavg") and os.getloadavg()[0] > (os.cpu_count() or 1):
         print("warning: the machine was busier than its CPU count: absolute times are inflated, compare the ratios")
 
