@@ -80,9 +80,7 @@ def sphere_pair_figure(
         data.append(
             {
                 "type": "scatter3d",
-                "x": pts[:, 0],
-                "y": pts[:, 1],
-                "z": pts[:, 2],
+                **xyz(pts),
                 "mode": "markers",
                 "marker": m,
                 "name": name,
@@ -195,9 +193,7 @@ def _reference_traces(ref) -> list[dict]:
             traces.append(
                 {
                     "type": "scatter3d",
-                    "x": c[:, 0],
-                    "y": c[:, 1],
-                    "z": c[:, 2],
+                    **xyz(c),
                     "mode": "lines",
                     "line": {"color": PALETTE["sky"], "width": 4},
                     "hoverinfo": "skip",
@@ -206,9 +202,7 @@ def _reference_traces(ref) -> list[dict]:
             traces.append(
                 {
                     "type": "scatter3d",
-                    "x": c[1:3, 0],
-                    "y": c[1:3, 1],
-                    "z": c[1:3, 2],
+                    **xyz(c[1:3]),
                     "mode": "markers",
                     "marker": {"size": 7, "color": color, "symbol": "diamond"},
                     "hovertemplate": "only possible output<br>(%{x:.3f}, %{y:.3f})<extra></extra>",
@@ -218,9 +212,7 @@ def _reference_traces(ref) -> list[dict]:
             traces.append(
                 {
                     "type": "scatter3d",
-                    "x": c[:, 0],
-                    "y": c[:, 1],
-                    "z": c[:, 2],
+                    **xyz(c),
                     "mode": "lines",
                     "opacity": 0.7,
                     "line": {"color": color, "width": 3},
