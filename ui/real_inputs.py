@@ -98,6 +98,7 @@ def cache_view(**cache_kwargs: Any) -> Callable[[Callable], Callable]:
             return cached(*args, **kwargs)
 
         checked.clear = cached.clear
+        checked.__normviz_cached__ = cached  # ui.heavy reads the cache behind the check
         return checked
 
     return wrap
