@@ -66,8 +66,10 @@ def _say(box, job: jobs.Job, label: str) -> None:
             f"{jobs.pool().heavy_limit} heavy views at once).",
             icon=":material/hourglass_top:",
         )
+    elif job.state == "running" and (job.progress or job.message):  # the job reports how far it has got
+        box.progress(job.progress, text=f"{label}: {job.message}" if job.message else label)
     elif job.state == "running":
-        box.progress(job.progress, text=f"{label}{': ' + job.message if job.message else '…'}")
+        box.info(f"{label}…", icon=":material/hourglass_top:")
 
 
 def heavy(fn: Callable, *args: Any, label: str, **kwargs: Any) -> Any:
