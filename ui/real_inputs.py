@@ -40,6 +40,11 @@ GONE = (
     "The uploaded file is not held by this session any more (the page was reloaded, the server restarted, or "
     "another file was uploaded: a session holds one file at a time): upload it again."
 )
+NOT_CARRIED = (
+    "This view shows an uploaded file, and an uploaded file lives only in the memory of the session and the "
+    "server that received it: a link, a reload, a restarted server or a move to another server does not carry "
+    "it. Upload the file again to see it here."
+)
 ALL_UPLOADS_MB = int(os.environ.get("NORMVIZ_UPLOADS_MB", "1024"))  # every session's held files together
 _held_bytes: dict[int, int] = {}  # id(_Held) -> bytes, while a session holds it (a finalizer forgets it)
 _held_lock = threading.Lock()
@@ -159,7 +164,10 @@ def upload_ui(prefix: str) -> tuple[UploadInput, uploads.Upload] | None:
         help="Keep only the tokens whose values are all finite (the others are masked out).",
     )
     if file is None:
+        if STORE not in st.session_state:  # a new session opened on an upload view: a link, a reload, a new server
+            st.warning(NOT_CARRIED, icon=":material/cloud_off:")
         release(st.session_state, prefix)
+        st.session_state.setdefault(STORE, {})
         st.info(uploads.ACCEPTED, icon=":material/upload_file:")
         return None
     got = guarded(hold, st.session_state, prefix, file.file_id, file.name, file.getvalue(), drop, stop=False)
