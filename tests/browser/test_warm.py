@@ -39,7 +39,8 @@ def warmed(tmp_path_factory, browser):
             timeout=60_000
         )
         sidebar.get_by_text(READY).wait_for(timeout=300_000)
-        assert "could not be prepared" not in sidebar.inner_text()
+        failed = [line for line in log.read_text().splitlines() if "warming" in line and "failed" in line]
+        assert "could not be prepared" not in sidebar.inner_text(), failed
         page.close()
         yield url, log
 
