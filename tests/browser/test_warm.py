@@ -42,7 +42,9 @@ def warmed(tmp_path_factory, browser):
             sidebar.get_by_text(READY).wait_for(timeout=600_000)
         except Exception:
             page.screenshot(path=str(log.parent / "warm.png"))
-            raise AssertionError(f"never ready; sidebar: {sidebar.inner_text()!r}; log: {log.read_text()[-1500:]}")
+            raise AssertionError(
+                f"never ready; sidebar: {sidebar.inner_text()!r}; log: {log.read_text()[-1500:]}"
+            ) from None
         failed = [line for line in log.read_text().splitlines() if "warming" in line and "failed" in line]
         assert "could not be prepared" not in sidebar.inner_text(), failed
         page.close()
