@@ -206,3 +206,27 @@ def test_haproxy_checks_health_keeps_websockets_and_takes_long_links():
     assert ["timeout", "tunnel", "1h"] in lines
     (bufsize,) = [int(ln[1]) for ln in lines if ln[0] == "tune.bufsize"]
     assert bufsize >= 32 * 2**10
+
+
+def test_a_busy_replica_is_not_taken_for_a_dead_one():
+    """A replica busy with its sessions' runs answered its health check after more than 2 s (2 shared cores),
+    and a replica marked down loses its sessions: the balancer waits 10 s for an answer, three times."""
+    lines = _haproxy()
+    assert ["timeout", "check", "10s"] in lines
+    (default,) = [ln for ln in lines if ln[0] == "default-server"]
+    settings = dict(zip(default[2::2], default[3::2], strict=True))
+    assert default[1] == "check" and int(settings["fall"]) >= 3
+
+
+@pytest.mark.parametrize("probe", ["readinessProbe", "livenessProbe"])
+def test_the_probes_wait_for_a_busy_replica(k8s, probe):
+    (container,) = k8s["Deployment"]["spec"]["template"]["spec"]["containers"]
+    assert container[probe]["timeoutSeconds"] >= 10 and container[probe]["failureThreshold"] >= 3
+
+
+def test_ci_installs_the_balancer_and_runs_readmes_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "apt-get install -y -qq chromium" in ci and "apt-get install -y -qq haproxy" in ci
+    steps = [" ".join(s) for s in _readme_command("Run the tests")]
+    last = ci.strip().splitlines()[-1].replace("pip install -q ", "pip install ")  # -q: CI's log stays short
+    assert last == " && ".join(steps)
