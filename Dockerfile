@@ -4,9 +4,9 @@
 # CPU torch (the default, the small download):
 #   docker build -t normviz .
 #   docker run --rm -p 8501:8501 normviz                       # then open http://localhost:8501
-# CUDA torch: point pip at a CUDA build of torch (the pin stays; pip takes 2.13.0+cu128 over 2.13.0+cpu):
+# CUDA torch: point pip at a CUDA index of pytorch.org that holds torch 2.13.0 (cu128 here; the pin stays):
 #   docker build --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu128 -t normviz:cuda .
-#   docker run --rm --gpus all -p 8501:8501 normviz:cuda     # the sidebar then says "Computing on: CUDA"
+#   docker run --rm --gpus all -p 8501:8501 normviz:cuda     # the sidebar: "Computing on: GPU · … (CUDA)"
 # Behind a load balancer give each replica a name the sidebar shows ("What runs where"):
 #   docker run -e NORMVIZ_REPLICA=web1 ...                    (README.md, section Deploy)
 FROM python:3.11-slim
