@@ -260,7 +260,8 @@ def test_a_killed_replicas_sessions_move_to_the_survivor_with_their_view(session
     assert _replica(first.page) == survivor
     after = _controls(first.page)
     assert after.pop("beta") != controls.pop("beta") and after == controls, "the run lost the session's view"
-    assert _query(first.page) == {**query, "hs_beta": ["0.2"]}
+    beta = float(query.get("hs_beta", ["0"])[0]) + 0.1  # the slider's step
+    assert _query(first.page) == {**query, "hs_beta": [f"{beta:.1f}"]}
 
     for s in moved:
         controls, query = _controls(s.page), _query(s.page)
