@@ -82,26 +82,29 @@ const FIT_ASPECT = 1.45;  // a scene narrower than this (width / height) is seen
 const MIN_ASPECT = 0.9;  // and no scene is drawn narrower than this: the figure gets shorter instead
 const MIN_HEIGHT = 320;
 
-function sceneBoxes(layout, width) {
+function sceneBoxes(layout, width, bars) {
+  // each scene's size in pixels: the plot area (less ~70 px that plotly takes for a colour bar) × its domain
   const m = layout.margin || {};
-  const plotW = width - (m.l ?? 80) - (m.r ?? 80), plotH = (layout.height || 450) - (m.t ?? 100) - (m.b ?? 80);
+  const plotW = width - (m.l ?? 80) - (m.r ?? 80) - (bars ? 70 : 0);
+  const plotH = (layout.height || 450) - (m.t ?? 100) - (m.b ?? 80);
   return Object.keys(layout).filter((k) => /^scene\d*$/.test(k)).map((s) => {
     const dom = layout[s].domain || {}, [x0, x1] = dom.x || [0, 1], [y0, y1] = dom.y || [0, 1];
     return { s, w: plotW * (x1 - x0), h: plotH * (y1 - y0), dy: y1 - y0 };
   });
 }
 
-function fitScenes(layout, width) {
+function fitScenes(layout, width, data) {
   // plotly draws a 3D scene with a fixed vertical field of view: a scene narrower than it is tall (two
   // scenes side by side in a 660 px column at 125% zoom) loses its sides first, axis titles and ticks.
   // A too narrow scene makes the figure shorter, then each first camera moves back by FIT_ASPECT / aspect
   // so the box and its labels stay inside the scene's domain (a camera the user turned stays theirs).
-  let boxes = sceneBoxes(layout, width);
+  const bars = (data || []).some((t) => t.showscale || (t.marker && t.marker.showscale));
+  let boxes = sceneBoxes(layout, width, bars);
   const narrowest = boxes.reduce((a, b) => (b.w / b.h < a.w / a.h ? b : a), boxes[0]);
   if (narrowest && narrowest.w / narrowest.h < MIN_ASPECT) {
     const cut = narrowest.h - narrowest.w / MIN_ASPECT;  // pixels of that scene's height to lose
     layout.height = Math.max(MIN_HEIGHT, Math.round((layout.height || 450) - cut / narrowest.dy));
-    boxes = sceneBoxes(layout, width);
+    boxes = sceneBoxes(layout, width, bars);
   }
   for (const { s, w, h } of boxes) {
     const k = FIT_ASPECT / (w / Math.max(1, h));
@@ -158,7 +161,7 @@ function draw(root, frame, data) {
   layout.font = Object.assign({ color: colors.text }, layout.font || {});
   layout.hoverlabel = Object.assign({ bgcolor: colors.bg, font: { color: colors.text } }, layout.hoverlabel || {});
   opaqueSceneGrids(layout, colors);
-  fitScenes(layout, frame.clientWidth || 700);
+  fitScenes(layout, frame.clientWidth || 700, spec.data);
   if (layout.meta && layout.meta.link_cameras && root.__normvizCamera) {
     // Plotly.react keeps the camera of the scene the user dragged (uirevision) but not of the scenes
     // we turned with Plotly.relayout: hand every scene the shared camera so they stay linked

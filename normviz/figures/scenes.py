@@ -378,7 +378,7 @@ def small_multiples_figure(panels: list[dict], *, cols: int = 3, height: int = 6
                     "cmin": cmin,
                     "cmax": cmax if cmax > cmin else cmin + 1,
                     "showscale": i == len(panels) - 1,
-                    "colorbar": {"title": {"text": color_label}, "len": 0.6, "thickness": 12},
+                    "colorbar": {"title": {"text": color_label, "side": "right"}, "len": 0.6, "thickness": 12},
                 },
                 "scene": scene,
                 "showlegend": False,
