@@ -71,8 +71,8 @@ function followWidth(frame, root) {
     clearTimeout(timer);
     timer = setTimeout(() => {
       if (!root._fullLayout) return;
-      if (root.__normvizDraw && is3d(root._fullLayout)) root.__normvizDraw();
-      else window.Plotly.Plots.resize(root);
+      const redrawn = root.__normvizDraw && is3d(root._fullLayout) ? root.__normvizDraw() : Promise.resolve();
+      redrawn.then(() => window.Plotly.Plots.resize(root));  // react keeps the old width: resize takes the new
     }, 100);
   }).observe(frame);
 }
