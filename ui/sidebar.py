@@ -7,13 +7,14 @@ import os
 import streamlit as st
 
 from normviz.core import device
-from ui import plot_view, present, warm
+from ui import plot_view, present, theme_memory, warm
 
 
 def sidebar() -> None:
     with st.sidebar:
         plot_view.preload()
         present.toggle()
+        theme_memory.remember()
         readiness()
         st.caption(f"Computing on: **{device.describe()}**")
         with st.expander("What runs where", icon=":material/memory:"):
