@@ -169,8 +169,10 @@ def population_section(spec: RealInput, pool, c: dict, masked: bool, rev: str) -
             f"(1/d)‖σ²_B − σ²‖ at B = {int(sizes[0])}: {mine.dist_var[0]:.3g} here, "
             + ", ".join(f"{s.dist_var[0]:.3g} ({n})" for n, s in img.items())
             + f". Features left out for having no variance in the pool: {pool.dim - mine.features_used} here, "
-            + ", ".join(f"{pool_d - s.features_used} ({n})" for (n, s), pool_d in
-                        zip(img.items(), (g.dim for g in got), strict=True))  # fmt: skip
+            + ", ".join(
+                f"{pool_d - s.features_used} ({n})"
+                for (n, s), pool_d in zip(img.items(), (g.dim for g in got), strict=True)
+            )
             + "."
         )
 

@@ -233,3 +233,32 @@ def stats_sweep(named: dict[str, PoolStats]) -> Sweep:
         series[f"{name}: mean"] = st.mean_error
         series[f"{name}: variance"] = st.var_error
     return _sweep([int(b) for b in first.batch_sizes], series)
+
+
+def real_block(pool: TokenPool, *, batch: int, tokens: int, dim: int, seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:
+    """A small ``(B, T, d)`` block of real tokens for exact Jacobians, and the features it keeps, ``(d,)``.
+
+    Rule: B sequences holding at least T real tokens, drawn by :func:`draw_batches` among those (distinct), each
+    cut to its first T tokens (so no padding); of the pool's features, the d with the largest variance over the
+    pool's real tokens, in index order (a massive feature, if the pool has one, is among them).
+
+    >>> p = TokenPool(torch.arange(60.0).reshape(10, 6) ** 2, np.array([3, 3, 4]), "demo")
+    >>> x, feats = real_block(p, batch=2, tokens=3, dim=2); tuple(x.shape), feats.tolist()
+    ((2, 3, 2), [4, 5])
+    """
+    for label, v in (("batch", batch), ("tokens", tokens), ("dim", dim)):
+        if not is_int(v) or v < 1:
+            raise ValueError(f"{label} must be a positive integer, got {v!r}.")
+    if dim > pool.dim:
+        raise ValueError(f"dim = {dim} is more than the pool's {pool.dim} features.")
+    long = np.flatnonzero(pool.lengths >= tokens)  # (S',) sequences with T real tokens
+    if long.size < batch:
+        raise ValueError(
+            f"Only {long.size} sequences of this pool hold {tokens} real tokens; need {batch}. Use fewer tokens T "
+            "or a smaller B."
+        )
+    rows = long[draw_batches(long.size, batch, 1, seed=seed)[0]]  # (B,)
+    var = pool.x.double().var(0, unbiased=False)  # (d,)
+    feats = np.sort(torch.argsort(var, descending=True)[:dim].numpy())  # (d',) top-variance features, in order
+    x = torch.stack([pool.sequence(int(s))[:tokens, feats] for s in rows])  # (B, T, d')
+    return x, feats.astype(np.int64)

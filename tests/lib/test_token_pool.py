@@ -157,3 +157,48 @@ def test_capture_pool_refuses_bad_calls(minilm):
         token_pool.capture_pool(model, tokenizer, ["  "], 0)
     with pytest.raises(ValueError, match="cancelled"):
         token_pool.capture_pool(model, tokenizer, ["A sentence."], 0, stop=lambda: True)
+
+
+def test_real_block_keeps_the_top_variance_features_of_real_sequences(pool):
+    x, feats = batch_real.real_block(pool, batch=3, tokens=6, dim=16, seed=0)
+    var = pool.x.numpy().astype(np.float64).var(0)
+    assert x.shape == (3, 6, 16) and list(feats) == sorted(np.argsort(var)[::-1][:16].tolist())
+    assert 99 in feats.tolist()  # the massive feature has the largest variance at point 2
+    for b in range(3):  # each row is the first 6 real tokens of some sequence, at those features
+        assert any(torch.equal(x[b], pool.sequence(s)[:6, feats]) for s in range(pool.n_sequences))
+    with pytest.raises(ValueError, match="hold 999 real tokens"):
+        batch_real.real_block(pool, batch=2, tokens=999, dim=4)
+
+
+def test_coupling_of_real_tokens_against_autograd(pool):
+    from torch.autograd.functional import jacobian
+
+    from normviz.experiments import coupling
+
+    x, _ = batch_real.real_block(pool, batch=2, tokens=4, dim=16, seed=1)
+    ln = coupling.coupling_of("layernorm", x, probe=5)
+    assert (ln.tokens > 0).sum() == 8 and np.all(np.diag(ln.tokens) > 0)  # diagonal: each token sees itself
+    tok = x.reshape(8, 16)[5].double()
+    ref = jacobian(lambda v: torch.nn.functional.layer_norm(v, (16,), eps=1e-5), tok).abs().numpy()
+    np.testing.assert_allclose(ln.features, ref, rtol=1e-3, atol=1e-5)
+    bn = coupling.coupling_of("batchnorm", x, probe=5)
+    assert (bn.tokens > 0).all()  # dense: every real token moves every other
+
+
+def test_instance_norm_on_real_sequences_with_their_masks(pool):
+    from normviz.experiments import instance
+
+    p = instance.real_padding(pool, batch=4, dim=32, seed=0)
+    long = np.flatnonzero(pool.lengths >= 2)
+    rows = long[batch_real.draw_batches(long.size, 4, 1, seed=0)[0]]
+    np.testing.assert_array_equal(p.lengths, pool.lengths[rows])  # each sentence's own real length
+    assert np.all(p.mean_masked == 0)  # masked: mean 0 over the real tokens (flushed at 1e-12 of the chart)
+    padded = p.lengths < p.lengths.max()
+    assert padded.any() and np.all(p.real_shift[padded] > 1e-3) and np.all(p.real_shift[~padded] < 1e-9)
+    # the view: InstanceNorm of the real block, each feature over T tokens: mean 0, variance near 1
+    v = instance.real_view(pool, batch=3, tokens=5, dim=16)
+    x, _ = batch_real.real_block(pool, batch=3, tokens=5, dim=16)
+    a = x.numpy().astype(np.float64)
+    y = (a - a.mean(1, keepdims=True)) / np.sqrt(a.var(1, keepdims=True) + 1e-5)
+    assert v.max_abs_mean < 1e-5
+    assert v.var_range[0] == pytest.approx(y.var(1).min(), rel=1e-4)
