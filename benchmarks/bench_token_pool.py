@@ -19,6 +19,12 @@ What it measures:
 
 Targets (ok / MISS): capture ≤ 20 s at every point, on an idle 2-core CPU (the load average is printed: on a
 shared machine the time scales with it); pool ≤ 400 MB.
+
+Measured 2026-12-01 on the shared 2-core CPU at load average 17–22 (so ~10 processes per core): 54,750 real
+tokens, pool 80 MiB; point 2: capture 67.9 s against a bare full forward of 216.1 s (the capture stops after
+layer 0); point 12: capture 219.8 s against 186.2 s bare (1.18; the unsorted padded forward took 310.0 s). Peak
+RSS 947–999 MiB with the model (500 MiB) and the benchmark's own bare forwards. Both MISS the 20 s target at that
+load; an idle machine was not available to measure.
 """
 
 from __future__ import annotations

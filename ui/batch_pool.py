@@ -1,5 +1,7 @@
-"""The Batch page on real tokens: the probe cloud, the spread against B, batch against pool statistics (PowerNorm's
-comparison, MiniLM's tokens against image patches) and a massive-activation token inside a batch.
+"""The Batch page on real tokens: probe cloud, spread against B, PowerNorm's comparison, a massive token.
+
+The probe cloud, the spread against B, batch against pool statistics (PowerNorm's comparison, MiniLM's tokens
+against image patches) and a massive-activation token inside a batch.
 
 pages/batch.py calls :func:`run` when its input is a real pool; everything here reads a pool through
 ``ui.token_pools`` (captured once per server, in the background) and caches its views on the pool's spec.
@@ -85,10 +87,12 @@ def run(c: dict, rev: str, options: list[int]) -> None:
     plotly_view(fig, key="bt_cloud", revision=rev)
     export_buttons(fig, {"batch": np.arange(len(cl.points)), **{f"bn_axis{i + 1}": cl.points[:, i] for i in range(3)}},
                    key="bt_export", name="normviz-batch-cloud")  # fmt: skip
+    held = "held once per server" if isinstance(spec, PoolInput) else "this session's file only"
     clipped = f" (B = {c['batch_size']} is over S/8 for this pool: shown at B = {B})" if B != c["batch_size"] else ""
     st.caption(
         f"**{pool.source}**: {pool.n_sequences:,} real sequences of {int(pool.lengths.min())}–"
-        f"{int(pool.lengths.max())} tokens (d = {pool.dim}). The probe is token {PROBE[1]} of sequence {PROBE[0]}; "
+        f"{int(pool.lengths.max())} tokens (d = {pool.dim}; {pool.nbytes / 2**20:.0f} MiB, {held}). "
+        f"The probe is token {PROBE[1]} of sequence {PROBE[0]}; "
         f"each blue dot is its BatchNorm output in one of {c['batches']} batches of B = {B} distinct sequences "
         f"(its own and B − 1 others){clipped}, statistics {'over real tokens only' if masked else 'counting the pads'}"
         f"; the diamond is its LayerNorm output. Axes: the top 3 principal components of the cloud at "
@@ -154,7 +158,8 @@ def population_section(spec: RealInput, pool, c: dict, masked: bool, rev: str) -
         + ", ".join(f"{s.var_error[-1]:.2f}" for s in img.values())
         + f". Slopes of the variance error against B: {mine.var_slope:.2f} here, "
         + ", ".join(f"{s.var_slope:.2f}" for s in img.values())
-        + " for the images (−1/2 is the central limit theorem's)."
+        + " for the images (−1/2 is the central limit theorem's). "
+        + _verdict(mine, img, masked)
     )
     with st.expander("What Shen et al. (2020) measured, and how this differs"):
         st.markdown(
@@ -175,6 +180,28 @@ def population_section(spec: RealInput, pool, c: dict, masked: bool, rev: str) -
             )
             + "."
         )
+
+
+def _verdict(mine: batch_real.PoolStats, img: dict, masked: bool) -> str:
+    """What the numbers say, in words chosen by the numbers."""
+    if not masked and mine.var_slope > -0.25:
+        return (
+            f"**With the pads counted the error hardly falls with B** (slope {mine.var_slope:.2f}): every batch's "
+            "statistics are biased towards the pad value by its share of pads, and more tokens do not remove a bias. "
+            "Honour the mask to see the statistics themselves."
+        )
+    less = all(mine.var_error[0] < s.var_error[0] for s in img.values())
+    more = all(mine.var_error[0] > s.var_error[0] for s in img.values())
+    if less:
+        return (
+            "In each feature's own units these real token statistics fluctuate **less** than the image patches', "
+            "not more: the opposite of the ordering in Shen et al.'s Fig. 2 (see below for what they measured)."
+        )
+    if more:
+        return (
+            "In each feature's own units these statistics fluctuate **more** than the image patches', as in Shen et al."
+        )
+    return "In each feature's own units these statistics fluctuate between the two image pools'."
 
 
 def massive_section(spec: PoolInput, pool, c: dict, rev: str) -> None:

@@ -1,5 +1,7 @@
-"""Pools of real sequences for the pages that draw batches (Batch): captured once per server, off the script
-thread, through the one background pool (``normviz.core.jobs``), with progress while they are queued or running.
+"""Pools of real sequences for the pages that draw batches: captured once per server, in the background.
+
+Captured off the script thread through the one background pool (``normviz.core.jobs``), with progress while they
+are queued or running.
 
 A pool of MiniLM tokens over 2,000 sentences holds ~84 MB (one capture point); at most ``KEEP`` pools stay in
 memory (≤ 3 × 84 MB, plus the model's 90 MB), the least recently used going first. The job stores its pool here
@@ -27,7 +29,7 @@ KEEP = 3
 
 SENTENCES = token_pool.DOC_SENTENCES  # sentences of the "docs" pool (tests lower it for speed)
 
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # ready() holds it while get() takes it again
 _POOLS: OrderedDict[str, token_pool.TokenPool] = OrderedDict()
 
 

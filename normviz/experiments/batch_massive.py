@@ -1,5 +1,4 @@
-"""A massive-activation token inside a real batch: BatchNorm spreads its effect over every batch-mate, LayerNorm
-keeps it to the token itself.
+"""A massive-activation token inside a real batch: BatchNorm spreads it over the batch, LayerNorm keeps it to itself.
 
 At MiniLM's capture points the [CLS] token carries one huge feature (measured in ``benchmarks/bench_token_pool.py``
 and on the Batch page: feature 99 at ~500× the median |x| entering the feed-forward-output LayerNorms of layers 0

@@ -1,5 +1,7 @@
-"""A pool of real token sequences every page can draw batches from: MiniLM's residual stream over real sentences,
-an uploaded (B, T, d) file with its mask, or image patches (``normviz.io.patches``).
+"""A pool of real token sequences that pages draw batches from: MiniLM, an uploaded file, or image patches.
+
+MiniLM's residual stream over real sentences, an uploaded (B, T, d) file with its mask, or image patches
+(``normviz.io.patches``).
 
 A pool holds S sequences of variable length packed end to end, with no padding stored: ``x: (N, d)`` float32 is
 every real token, sequence s is ``x[offsets[s] : offsets[s + 1]]``. :meth:`TokenPool.batch` pads a chosen set of

@@ -202,3 +202,22 @@ def test_instance_norm_on_real_sequences_with_their_masks(pool):
     y = (a - a.mean(1, keepdims=True)) / np.sqrt(a.var(1, keepdims=True) + 1e-5)
     assert v.max_abs_mean < 1e-5
     assert v.var_range[0] == pytest.approx(y.var(1).min(), rel=1e-4)
+
+
+def test_an_uploaded_file_with_a_mask_becomes_a_pool_of_its_real_tokens():
+    import io
+
+    from normviz.io import uploads
+
+    rng = np.random.default_rng(0)
+    lengths = np.array([5, 2, 7, 1])
+    mask = np.arange(7)[None, :] < lengths[:, None]  # (B, T)
+    x = np.where(mask[..., None], rng.normal(size=(4, 7, 3)), np.nan).astype(np.float32)  # NaN pads
+    buf = io.BytesIO()
+    np.savez(buf, activations=x, mask=mask)
+    up = uploads.load("acts.npz", buf.getvalue())
+    pool = token_pool.from_padded(up.x, up.mask, "upload")
+    assert pool.lengths.tolist() == lengths.tolist()
+    xb, mb = pool.batch([2, 0])
+    np.testing.assert_array_equal(mb.numpy(), mask[[2, 0]])
+    np.testing.assert_array_equal(xb[mb].numpy(), np.concatenate([x[2][mask[2]], x[0][mask[0]]]))

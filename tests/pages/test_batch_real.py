@@ -83,3 +83,18 @@ def test_image_pools_and_a_link_restore_the_view(pools):
     assert not at.exception and not at.error
     assert at.selectbox(key="bt_kind").value == "photos" and at.select_slider(key="bt_batch").value == 16
     assert "bt_massive" not in figure_keys(at)  # no [CLS] token in an image
+
+
+def test_coupling_and_instance_take_real_sentences(pools):
+    from normviz.experiments import coupling, instance
+
+    at = open_page("coupling", {"cp_kind": DOCS, "cp_B": "2", "cp_T": "4", "cp_d": "16", "cp_norm": "LayerNorm"})
+    assert not at.exception and not at.error
+    assert any("Real tokens: MiniLM's input of capture point 2" in c.value for c in at.caption)
+    cp = coupling.real_coupling("layernorm", pools["docs"], batch=2, tokens=4, dim=16, probe=2)
+    assert any(f"moves {int(cp.coupled.sum()) - 1} other tokens of the 8" in c.value for c in at.caption)
+    at = open_page("instance", {"in_kind": DOCS, "in_B": "4", "in_T": "3", "in_d": "16"})
+    assert not at.exception and not at.error
+    bars = figure(at, "in_pad_mean")
+    p = instance.real_padding(pools["docs"], batch=4, dim=16, pad_value=0.0)
+    np.testing.assert_allclose(np.asarray(bars["data"][1]["y"]), p.mean_counted, rtol=1e-5)
