@@ -53,6 +53,7 @@ class Job:
         self._error: BaseException | None = None
         self._done = threading.Event()
         self._stop = threading.Event()
+        self.keep = True  # remembered by the pool once finished
 
     def __repr__(self) -> str:
         return f"Job({self.key!r}, {self.state}, place={self.place})"
@@ -111,11 +112,19 @@ class Pool:
         self._closed = False
 
     def submit(
-        self, key: str, fn: Callable[[Job], Any], *, label: str = "", heavy: bool = False, fresh: bool = False
+        self,
+        key: str,
+        fn: Callable[[Job], Any],
+        *,
+        label: str = "",
+        heavy: bool = False,
+        fresh: bool = False,
+        keep: bool = True,
     ) -> Job:
         """Queue ``fn(job)`` under ``key``, or return the job already queued or running under it. A finished job
         under the key is returned as it is (its result is kept) unless it failed or was cancelled, or
-        ``fresh=True`` asks for a new run."""
+        ``fresh=True`` asks for a new run. ``keep=False``: forget the job once it has finished (its result is
+        kept elsewhere, e.g. in a cache; only those holding the job can read it)."""
         if not isinstance(key, str) or not key:
             raise ValueError("a job needs a non-empty string key (what it computes, e.g. 'warm:batch')")
         with self._cond:
@@ -128,6 +137,7 @@ class Pool:
                 self._finished.move_to_end(key)
                 return old
             job = Job(self, key, fn, label or key, heavy)
+            job.keep = keep
             self._active[key] = job
             self._queue.append(job)
             self._start_threads()
@@ -227,7 +237,8 @@ class Pool:
             job.state = "failed" if error is not None else "done"
             job.finished = time.monotonic()
             self._active.pop(job.key, None)
-            self._finished[job.key] = job
+            if job.keep:
+                self._finished[job.key] = job
             while len(self._finished) > _FINISHED_KEPT:
                 self._finished.popitem(last=False)
             job._done.set()
