@@ -7,6 +7,7 @@ import ui
 from normviz.core import inputs
 from normviz.experiments import batch, batch_running, batch_stats
 from normviz.figures import charts, scenes
+from ui import batch_pool
 
 ui.require_app()
 
@@ -17,17 +18,24 @@ SWEEP = BATCH_SIZES  # the spread, statistics and train/eval charts sweep every 
 def controls_ui() -> dict:
     cols = st.columns(5)
     kind = cols[0].selectbox(
-        "Input distribution", inputs.KINDS, format_func=ui.labels.KINDS.get, key="bt_kind", bind=ui.BIND,
-        help="Where the other tokens of each batch (and the probe token) come from.",
+        "Input distribution", [*inputs.KINDS, *ui.labels.POOL_KINDS], format_func=ui.labels.KINDS.get,
+        key="bt_kind", bind=ui.BIND,
+        help="Where the other tokens of each batch (and the probe token) come from.\n\n" + ui.labels.POOL_KIND_HELP,
     )  # fmt: skip
-    b, t, d, k = ui.select_sliders(cols[1:], [
+    specs = [
         ("Batch size B", BATCH_SIZES, 4, "bt_batch",
          "Sequences per batch (log scale). The 3D cloud uses this B; the spread chart sweeps all of them."),
         ("Tokens per sequence T", [1, 2, 4, 8, 16], 8, "bt_tokens",
          "BatchNorm pools every token of every sequence: B·T values per feature."),
         ("Features d", [3, 16, 64], 64, "bt_dim", "d = 3 is drawn exactly."),
         ("Batches K", [20, 50, 100], 100, "bt_batches", "How many independent batches the probe token is put into."),
-    ])  # fmt: skip
+    ]  # fmt: skip
+    if kind in ui.labels.POOL_KINDS:  # real sequences bring their own lengths and features
+        b, k = ui.select_sliders([cols[1], cols[4]], [specs[0], specs[3]])
+        cols[2].caption("T: each sequence's own length (padded to the longest in its batch)")
+        cols[3].caption("d: the real tokens' own features")
+        return {"kind": kind, "batch_size": b, "tokens": 0, "dim": 0, "batches": k}
+    b, t, d, k = ui.select_sliders(cols[1:], specs)
     return {"kind": kind, "batch_size": b, "tokens": t, "dim": d, "batches": k}
 
 
@@ -272,16 +280,21 @@ def padding_section(c: dict, rev: str) -> None:
 
 c = controls_ui()
 rev = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
-cloud_section(c, rev)
+real = c["kind"] in ui.labels.POOL_KINDS
+if real:
+    batch_pool.run(c, rev, BATCH_SIZES)  # the cloud, the spread, PowerNorm's comparison, a massive token
+else:
+    cloud_section(c, rev)
 ui.share_caption()
 with st.expander("Formula and code"):
     st.latex(r"\mathrm{BN}(x)_j = \frac{x_j - \mu_j^{\mathcal B}}{\sqrt{\sigma_j^{2,\mathcal B} + \varepsilon}},\quad"
              r"\mu_j^{\mathcal B} = \tfrac{1}{BT}\sum_{b,t} x_{btj}")  # fmt: skip
     st.code("y = F.batch_norm(x.reshape(-1, d), None, None, training=True)  # x: (B, T, d)", language="python")
-sweep_section(c, rev)
-population_section(c, rev)
-train_eval_section(c, rev)
-padding_section(c, rev)
+if not real:
+    sweep_section(c, rev)
+    population_section(c, rev)
+    train_eval_section(c, rev)
+    padding_section(c, rev)
 
 with st.expander("Edge cases: one token, constant features, ε"):
     st.markdown(

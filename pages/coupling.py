@@ -7,6 +7,7 @@ import ui
 from normviz.core import inputs, norms
 from normviz.experiments import coupling
 from normviz.figures import charts, heatmaps, scenes
+from ui import token_pools
 
 ui.require_app()
 
@@ -20,8 +21,9 @@ def controls_ui() -> dict:
         index=norms.NORMS.index("batchnorm"), help="Which norm to differentiate.",
     )  # fmt: skip
     kind = cols[1].selectbox(
-        "Input distribution", inputs.KINDS, format_func=ui.labels.KINDS.get, key="cp_kind", bind=ui.BIND,
-        help=ui.labels.KIND_HELP,
+        "Input distribution", [*inputs.KINDS, "docs"], format_func=ui.labels.KINDS.get, key="cp_kind", bind=ui.BIND,
+        help=ui.labels.KIND_HELP + "\n\n**" + ui.labels.KINDS["docs"] + "**: B sentences with at least T real "
+        "tokens each, cut to T (no padding); the d features of largest variance over 2,000 sentences' tokens.",
     )  # fmt: skip
     b = cols[2].slider("Sequences B", 1, 8, 4, key="cp_B", bind=ui.BIND, help="Sequences in the batch.")
     t = cols[3].slider("Tokens T", 1, 16, 8, key="cp_T", bind=ui.BIND, help="Tokens per sequence.")
@@ -38,7 +40,9 @@ def controls_ui() -> dict:
     cols = st.columns(2)
     pb = ui.index_slider(cols[0], "Probe token: sequence", b, 1, key="cp_pb", help="The token whose input moves.")
     pt = ui.index_slider(cols[1], "Probe token: position", t, 3, key="cp_pt", help="Its position in the sequence.")
-    return {"norm": norm, "kind": kind, "batch": b, "tokens": t, "dim": d, "groups": g, "probe": (pb - 1) * t + pt - 1}
+    spec = token_pools.pool_input_ui("cp_", kind) if kind == "docs" else None  # MiniLM's capture point
+    probe = (pb - 1) * t + pt - 1
+    return {"norm": norm, "kind": kind, "batch": b, "tokens": t, "dim": d, "groups": g, "probe": probe, "spec": spec}
 
 
 JACOBIAN = "Differentiating every output with respect to every input"
@@ -46,12 +50,19 @@ MOTION = "Sliding the probe token"
 
 
 @st.cache_data(max_entries=32, show_spinner=False)  # ui.heavy shows JACOBIAN with its progress
-def cached_coupling(norm, kind, batch, tokens, dim, groups_, probe):
+def cached_coupling(norm, kind, batch, tokens, dim, groups_, probe, spec=None):
+    if spec is not None:  # real tokens: a block of the pool (token_pools.get raises until it is captured)
+        pool = token_pools.get(spec)
+        return coupling.real_coupling(norm, pool, batch=batch, tokens=tokens, dim=dim, groups=groups_, probe=probe)
     return coupling.coupling(norm, kind, batch=batch, tokens=tokens, dim=dim, groups=groups_, probe=probe)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def cached_motion(norm, kind, batch, tokens, dim, groups_, probe, direction):
+def cached_motion(norm, kind, batch, tokens, dim, groups_, probe, direction, spec=None):
+    if spec is not None:
+        pool = token_pools.get(spec)
+        return coupling.real_motion(norm, pool, batch=batch, tokens=tokens, dim=dim, groups=groups_, probe=probe,
+                                    direction=direction)  # fmt: skip
     return coupling.motion(
         norm, kind, batch=batch, tokens=tokens, dim=dim, groups=groups_, probe=probe, direction=direction
     )
@@ -72,11 +83,13 @@ def _scale_words(scale) -> str:
 st.title("Coupling: who moves when one token moves")
 st.markdown("Which outputs change when one token's input changes — each norm's exact Jacobian, block by block.")
 c = controls_ui()
+if c["spec"] is not None and ui.guarded(token_pools.ready, c["spec"]) is None:
+    token_pools.wait_and_rerun()  # the pool is being captured: its progress bar is shown
 ui.share_caption()
 n_tok = c["batch"] * c["tokens"]
 cp = ui.guarded(
     ui.heavy, cached_coupling, c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"],
-    label=JACOBIAN, stop=False,
+    c["spec"], label=JACOBIAN, stop=False,
 )  # fmt: skip
 label = ui.labels.NORMS[c["norm"]] + (f" (G = {c['groups']})" if c["norm"] == "groupnorm" else "")
 rev = f"{c}"
@@ -116,6 +129,13 @@ if cp is not None:
         f"{label}: {ui.labels.COUPLING_PATTERNS[c['norm']]}. The probe (sequence {pb + 1}, token {pt + 1}) moves "
         f"{moved} other token{'s' if moved != 1 else ''} of the {n_tok}. Right: the probe's own d × d block "
         f"({_scale_words(scales[1])})."
+        + (
+            f" Real tokens: MiniLM's input of capture point {c['spec'].point}, {c['batch']} documentation sentences "
+            f"with at least {c['tokens']} tokens, cut to their first {c['tokens']}; the {c['dim']} features of "
+            "largest variance over the pool (the norm is taken over those d, not MiniLM's 384)."
+            if c["spec"] is not None
+            else ""
+        )
     )
 
 with st.expander("How this is computed: the formula"):
@@ -142,7 +162,7 @@ def motion_section(c: dict, label: str, rev: str) -> None:
     )  # fmt: skip
     mo = ui.guarded(
         ui.heavy, cached_motion, c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"],
-        direction, label=MOTION, stop=False,
+        direction, c["spec"], label=MOTION, stop=False,
     )  # fmt: skip
     if mo is not None:
         steps = [round(float(s), 2) + 0.0 for s in mo.steps]  # + 0.0: no "-0.0" label

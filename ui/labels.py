@@ -34,12 +34,26 @@ KINDS = {  # normviz.core.inputs.KINDS, then the real inputs (see ui/real_inputs
     "low_rank": "Low-rank",
     "real": "Real: MiniLM's residual stream",
     "upload": "Real: your uploaded file",
+    "docs": "Real: MiniLM on 2,000 documentation sentences",
+    "text": "Real: MiniLM on your sentences",
+    "photos": "Real: patches of two photos",
+    "digits": "Real: patches of handwritten digits",
 }
 REAL_KINDS = ("real", "upload")
+POOL_KINDS = ("docs", "text", "upload", "photos", "digits")  # pools of real sequences (ui/token_pools.py)
 KIND_HELP = "\n\n".join(f"**{KINDS[k]}**: {inputs.DESCRIPTIONS[k]}" for k in inputs.KINDS)
 REAL_KIND_HELP = (
     "**Real**: the tokens entering one LayerNorm of all-MiniLM-L6-v2 (d = 384) for your text, or your own "
     "activations (see the Real data page for the model's own γ, β, ε)."
+)
+POOL_KIND_HELP = (
+    "**Real pools** (batches of B distinct real sequences, padded, with their mask): "
+    f"**{KINDS['docs']}**: the input of one of MiniLM's LayerNorms for the English prose of Python's reference "
+    "documentation, one sequence per sentence (5–64 tokens, captured once per server); "
+    f"**{KINDS['text']}**: the same for your sentences; **{KINDS['upload']}**: (B, T, d) activations with a "
+    "'mask' array (B, T) beside them; "
+    f"**{KINDS['photos']}**: 8 × 8 RGB patches (raw pixels, d = 192) of 32 × 32 crops of scikit-learn's two "
+    f"sample photos, 16 per crop; **{KINDS['digits']}**: 4 × 4 patches (d = 16) of its 1,797 digits, 4 per digit."
 )
 PROJECTIONS = {"ones+pca": "all-ones axis + 2 PCs", "pca": "top 3 PCs"}
 PLACEMENTS = dict(gradient_flow.LABELS)  # post, pre, peri, none

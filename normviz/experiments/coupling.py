@@ -31,8 +31,12 @@ __all__ = [
     "Motion",
     "colour_scale",
     "coupling",
+    "coupling_of",
     "jacobian_blocks",
     "motion",
+    "motion_of",
+    "real_coupling",
+    "real_motion",
 ]
 
 MAX_JACOBIAN = 8_192  # B*T*d: the full Jacobian has (B*T*d)^2 entries (256 MiB at this cap)
@@ -147,7 +151,18 @@ def coupling(
     if not (isinstance(probe, int) and 0 <= probe < batch * tokens):
         raise ValueError(f"probe must be a token index 0 <= probe < B·T = {batch * tokens}, got {probe!r}.")
     _check_x(torch.empty(batch, tokens, dim, device="meta"))
-    x = inputs.sample(kind, batch=batch, tokens=tokens, dim=dim, seed=seed).to(device.device())  # (B, T, d)
+    x = inputs.sample(kind, batch=batch, tokens=tokens, dim=dim, seed=seed)  # (B, T, d)
+    return coupling_of(name, x, groups=groups, probe=probe, eps=eps)
+
+
+def coupling_of(name: str, x: torch.Tensor, *, groups: int = 1, probe: int = 0, eps: float = 1e-5) -> Coupling:
+    """The coupling matrices of the norm ``name`` at the given tokens ``x: (B, T, d)`` (real ones, say: see
+    ``normviz.experiments.batch_real.real_block``)."""
+    _check_x(x)
+    batch, tokens, dim = x.shape
+    if not (isinstance(probe, int) and 0 <= probe < batch * tokens):
+        raise ValueError(f"probe must be a token index 0 <= probe < B·T = {batch * tokens}, got {probe!r}.")
+    x = x.float().to(device.device())
     J = full_jacobian(name, x, eps=eps, groups=groups)  # (N, d, N, d)
     blocks = J.square().sum(dim=(1, 3)).sqrt()  # (N, N)
     return Coupling(
@@ -196,6 +211,27 @@ def motion(
     ``direction``: ``"random"`` (a fixed random unit vector) or ``"ones"`` (the all-ones axis
     1/√d: LayerNorm's output of the probe itself cannot move along it, BatchNorm's can).
     """
+    x = inputs.sample(kind, batch=batch, tokens=tokens, dim=dim, seed=seed)  # (B, T, d)
+    return motion_of(name, x, probe=probe, direction=direction, span=span, steps=steps, groups=groups, seed=seed,
+                     eps=eps)  # fmt: skip
+
+
+def motion_of(
+    name: str,
+    x: torch.Tensor,
+    *,
+    probe: int = 0,
+    direction: str = "random",
+    span: float = 3.0,
+    steps: int = 31,
+    groups: int = 1,
+    seed: int = 0,
+    eps: float = 1e-5,
+) -> Motion:
+    """:func:`motion` at the given tokens ``x: (B, T, d)`` (real ones, say); ``seed`` picks the random direction."""
+    if not isinstance(x, torch.Tensor) or x.ndim != 3:
+        raise ValueError("x must be a (B, T, d) tensor; use x[None] for one sequence.")
+    batch, tokens, dim = x.shape
     if direction not in DIRECTIONS:
         raise ValueError(f"Unknown direction {direction!r}. Pick one of {', '.join(DIRECTIONS)}.")
     if not (isinstance(steps, int) and 2 <= steps <= 201):
@@ -205,7 +241,7 @@ def motion(
     n = batch * tokens
     if not (isinstance(probe, int) and 0 <= probe < n):
         raise ValueError(f"probe must be a token index 0 <= probe < B·T = {n}, got {probe!r}.")
-    x = inputs.sample(kind, batch=batch, tokens=tokens, dim=dim, seed=seed).double()  # (B, T, d)
+    x = x.double().cpu()  # (B, T, d)
     if direction == "ones":
         u = torch.full((dim,), 1.0 / math.sqrt(dim), dtype=torch.float64)
     else:
@@ -239,3 +275,21 @@ def motion(
         basis=basis,
         kept=projection.kept_share(disp if moving else all_y, basis),
     )
+
+
+def real_coupling(name: str, pool, *, batch: int, tokens: int, dim: int, groups: int = 1, probe: int = 0) -> Coupling:
+    """:func:`coupling_of` at a block of real tokens of ``pool`` (``batch_real.real_block``'s rule: B sequences
+    with T real tokens each, cut to T, the d features of largest pool variance)."""
+    from normviz.experiments import batch_real
+
+    x, _ = batch_real.real_block(pool, batch=batch, tokens=tokens, dim=dim)
+    return coupling_of(name, x, groups=groups, probe=probe)
+
+
+def real_motion(name: str, pool, *, batch: int, tokens: int, dim: int, groups: int = 1, probe: int = 0,
+                direction: str = "random") -> Motion:  # fmt: skip
+    """:func:`motion_of` at the same block of real tokens as :func:`real_coupling`."""
+    from normviz.experiments import batch_real
+
+    x, _ = batch_real.real_block(pool, batch=batch, tokens=tokens, dim=dim)
+    return motion_of(name, x, groups=groups, probe=probe, direction=direction)

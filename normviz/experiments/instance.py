@@ -23,7 +23,8 @@ import torch.nn.functional as F
 from normviz.core import device, inputs, norms, projection, rounding
 from normviz.experiments import hypersphere
 
-__all__ = ["PAD_VALUES", "InstanceView", "Padding", "instance_view", "padding"]
+__all__ = ["PAD_VALUES", "InstanceView", "Padding", "instance_view", "instance_view_of", "padding", "padding_of",
+           "real_padding", "real_view"]  # fmt: skip
 
 PAD_VALUES = {"zeros": 0.0, "garbage (±10)": 10.0}
 
@@ -55,7 +56,16 @@ def instance_view(
     """InstanceNorm of ``inputs.sample(kind, batch, tokens, dim)``, seen from token space."""
     if tokens < 2:
         raise ValueError("InstanceNorm needs T >= 2 tokens per sequence: with one token every output is 0.")
-    x = inputs.sample(kind, batch=batch, tokens=tokens, dim=dim, seed=seed).to(device.device())  # (B, T, d)
+    x = inputs.sample(kind, batch=batch, tokens=tokens, dim=dim, seed=seed)  # (B, T, d)
+    return instance_view_of(x, seed=seed, eps=eps, max_points=max_points)
+
+
+def instance_view_of(x: torch.Tensor, *, seed: int = 0, eps: float = 1e-5, max_points: int = 3000) -> InstanceView:
+    """:func:`instance_view` of the given tokens ``x: (B, T, d)`` (real ones, say), every token real."""
+    if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[1] < 2:
+        raise ValueError("x must be a (B, T, d) tensor with T >= 2 tokens per sequence.")
+    batch, tokens, dim = x.shape
+    x = x.float().to(device.device())  # (B, T, d)
     y = norms.apply("instancenorm", x, eps=eps)  # (B, T, d)
     cols_x = x.transpose(1, 2).reshape(batch * dim, tokens)  # (B*d, T): one row per (sequence, feature)
     cols_y = y.transpose(1, 2).reshape(batch * dim, tokens)  # (B*d, T)
@@ -141,6 +151,18 @@ def padding(
     lengths = torch.tensor([max(2, tokens - (b * tokens) // (batch + 1)) for b in range(batch)])  # (B,)
     if batch > 1 or lengths[0] == tokens:
         lengths[-1] = min(int(lengths[-1]), tokens - 1)  # at least one sequence is padded
+    return padding_of(x, lengths, pad_value=pad_value, seed=seed, eps=eps)
+
+
+def padding_of(
+    x: torch.Tensor, lengths: torch.Tensor, *, pad_value: float = 0.0, seed: int = 0, eps: float = 1e-5
+) -> Padding:
+    """:func:`padding` for given sequences ``x: (B, T, d)`` whose first ``lengths[b]`` tokens are real (real
+    sequences padded to their longest, say): what ``x`` holds past a length is replaced by the pads."""
+    lengths = torch.as_tensor(lengths, dtype=torch.long)
+    if x.ndim != 3 or lengths.shape != (x.shape[0],) or (lengths < 2).any() or (lengths > x.shape[1]).any():
+        raise ValueError("x must be (B, T, d) and lengths (B,) with 2 ≤ length ≤ T: at least 2 real tokens each.")
+    tokens = x.shape[1]
     g = torch.Generator().manual_seed(seed + 7)
     pads = pad_value * torch.sign(torch.randn(x.shape, generator=g)) if pad_value else torch.zeros_like(x)
     dev = device.float64_device()
@@ -172,3 +194,26 @@ def _flush_pair(a: np.ndarray, b: np.ndarray) -> tuple[tuple[np.ndarray, np.ndar
     scale = float(max(np.abs(a).max(), np.abs(b).max()))
     fa, fb = (rounding.flush_rounding(v, scale=scale) for v in (a, b))
     return (fa, fb), bool(((fa == 0) & (a != 0)).any() or ((fb == 0) & (b != 0)).any())
+
+
+def real_padding(pool, *, batch: int, dim: int, pad_value: float = 0.0, seed: int = 0, eps: float = 1e-5) -> Padding:
+    """:func:`padding_of` for B real sequences of ``pool`` (drawn by ``batch_real.draw_batches`` among those with
+    at least 2 tokens) padded to their longest, at the d features of largest pool variance."""
+    from normviz.experiments import batch_real
+
+    long = np.flatnonzero(pool.lengths >= 2)
+    if long.size < batch:
+        raise ValueError(f"Only {long.size} sequences of this pool hold 2 or more tokens; need B = {batch}.")
+    _, feats = batch_real.real_block(pool, batch=1, tokens=1, dim=dim)  # the same feature rule
+    rows = long[batch_real.draw_batches(long.size, batch, 1, seed=seed)[0]]
+    x, mask = pool.batch(rows.tolist())  # (B, T, d), (B, T)
+    return padding_of(x[..., feats], mask.sum(1), pad_value=pad_value, seed=seed, eps=eps)
+
+
+def real_view(pool, *, batch: int, tokens: int, dim: int, seed: int = 0, eps: float = 1e-5) -> InstanceView:
+    """:func:`instance_view_of` at ``batch_real.real_block(pool, ...)``: B real sequences cut to T tokens, the d
+    features of largest pool variance."""
+    from normviz.experiments import batch_real
+
+    x, _ = batch_real.real_block(pool, batch=batch, tokens=tokens, dim=dim, seed=seed)
+    return instance_view_of(x, seed=seed, eps=eps)

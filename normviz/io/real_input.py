@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["ModelInput", "RealInput", "UploadInput"]
+__all__ = ["ModelInput", "PoolInput", "RealInput", "UploadInput"]
 
 
 @dataclass(frozen=True)
@@ -47,3 +47,32 @@ class UploadInput(RealInput):
     digest: str
     drop_nonfinite: bool = False
     kind: Literal["upload"] = field(default="upload", init=False)
+
+
+@dataclass(frozen=True)
+class PoolInput(RealInput):
+    """A pool of real sequences (``normviz.io.token_pool``): ``source`` is "docs" (MiniLM over the first
+    ``sentences`` sentences of Python's reference documentation), "text" (MiniLM over ``text``, one sequence per
+    sentence), "photos" or "digits" (image patches; ``point`` and ``text`` unused). ``point`` is MiniLM's capture
+    point (0 … 12).
+
+    >>> PoolInput("docs", 2).kind, PoolInput("photos").key
+    ('pool', 'real-pool:photos')
+    """
+
+    source: str
+    point: int = 0
+    text: str = ""
+    sentences: int = 2000
+    kind: Literal["pool"] = field(default="pool", init=False)
+
+    @property
+    def key(self) -> str:
+        """The background job's key: one capture per distinct pool, whoever asks."""
+        if self.source == "docs":
+            return f"real-pool:docs:{self.sentences}:{self.point}"
+        if self.source == "text":
+            import hashlib
+
+            return f"real-pool:text:{hashlib.sha256(self.text.encode()).hexdigest()[:16]}:{self.point}"
+        return f"real-pool:{self.source}"

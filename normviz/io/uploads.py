@@ -4,6 +4,11 @@ Accepted: ``.npy``, ``.npz``, ``.safetensors``, ``.pt``/``.pth`` and ``.csv`` ho
 array shaped ``(N, d)`` (N tokens) or ``(B, T, d)`` (B sequences of T tokens), d >= 2.
 ``np.load(allow_pickle=False)`` and ``torch.load(weights_only=True)`` refuse pickled objects;
 every bad file raises ``ValueError`` naming what is wrong and what is accepted.
+
+A padding mask travels beside the activations: in ``.npz``, ``.safetensors`` and a ``.pt`` dict of tensors, an
+array named ``mask`` of shape ``(B, T)`` (``(N,)`` for an ``(N, d)`` array), True = real token, bool or integers
+0/1 (a Hugging Face ``attention_mask`` as it is). Masked-out positions never reach a statistic and may hold
+anything, NaN included. Example: ``np.savez("acts.npz", activations=x, mask=attention_mask)``.
 """
 
 from __future__ import annotations
@@ -31,10 +36,13 @@ EXTENSIONS = ("npy", "npz", "safetensors", "pt", "pth", "csv")
 
 ACCEPTED = (
     "Accepted: .npy, .npz, .safetensors, .pt/.pth (tensors only) or .csv with one numeric array shaped "
-    f"(N, d) or (B, T, d), d ≥ 2, finite values, at most {MAX_MB} MB."
+    f"(N, d) or (B, T, d), d ≥ 2, finite values, at most {MAX_MB} MB; in .npz, .safetensors or a .pt dict, an "
+    "optional padding mask named 'mask' beside it, shaped (B, T), True = real token."
 )
 
 _PREFERRED_KEYS = ("activations", "hidden_states", "x")
+
+MASK_KEY = "mask"
 
 
 @dataclass(frozen=True)
@@ -76,8 +84,8 @@ def load(name: str, data: bytes, *, drop_nonfinite: bool = False) -> Upload:
     try:
         with warnings.catch_warnings():  # a parser's warning means a file it half understood: refuse it
             warnings.simplefilter("error")
-            arr, key = _READERS[ext](bytes(data))
-            return _validate(arr, key, drop_nonfinite=drop_nonfinite)
+            arr, key, mask = _with_mask(_READERS[ext](bytes(data)))
+            return _validate(arr, key, drop_nonfinite=drop_nonfinite, mask=mask)
     except ValueError:
         raise
     except Exception as err:  # any parser's own error (zip, pickle, torch, MemoryError, a warning): say so
@@ -138,9 +146,13 @@ def _zip(data: bytes, kind: str) -> zipfile.ZipFile:
 def _npz(data: bytes):
     zf = _zip(data, ".npz")
     members = {i.filename.removesuffix(".npy"): i for i in zf.infolist() if i.filename.endswith(".npy")}
-    key = _pick_key(list(members), ".npz")
-    with zf.open(members[key]) as fp:
-        return _npy_array(fp, members[key].file_size, ".npz"), key
+    key = _pick_key([k for k in members if k != MASK_KEY] if len(members) > 1 else list(members), ".npz")
+
+    def read(k):
+        with zf.open(members[k]) as fp:
+            return _npy_array(fp, members[k].file_size, ".npz")
+
+    return read(key), key, read(MASK_KEY) if MASK_KEY in members and key != MASK_KEY else None
 
 
 def _safetensors(data: bytes):
@@ -150,8 +162,8 @@ def _safetensors(data: bytes):
         tensors = st_load(data)
     except Exception as err:  # safetensors raises its own SafetensorError
         raise _bad(f"This is not a readable .safetensors file ({str(err)[:200]}).") from err
-    key = _pick_key(list(tensors), ".safetensors")
-    return tensors[key], key
+    key = _pick_key([k for k in tensors if k != MASK_KEY] if len(tensors) > 1 else list(tensors), ".safetensors")
+    return tensors[key], key, tensors.get(MASK_KEY) if key != MASK_KEY else None
 
 
 def _pt(data: bytes):
@@ -175,8 +187,9 @@ def _pt(data: bytes):
     if isinstance(obj, torch.Tensor):
         return obj, ""
     if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-        key = _pick_key([str(k) for k in obj], ".pt")
-        return {str(k): v for k, v in obj.items()}[key], key
+        named = {str(k): v for k, v in obj.items()}
+        key = _pick_key([k for k in named if k != MASK_KEY] if len(named) > 1 else list(named), ".pt")
+        return named[key], key, named.get(MASK_KEY) if key != MASK_KEY else None
     if isinstance(obj, (list, tuple)) and len(obj) == 1 and isinstance(obj[0], torch.Tensor):
         return obj[0], "[0]"
     raise _bad(
@@ -234,7 +247,35 @@ def _pick_key(keys: list[str], kind: str) -> str:
 # --- checks shared by every format ----------------------------------------------------------
 
 
-def _validate(arr, key: str, *, drop_nonfinite: bool) -> Upload:
+def _with_mask(read: tuple) -> tuple:
+    """A reader's ``(array, key)`` or ``(array, key, mask)`` as the latter."""
+    return read if len(read) == 3 else (*read, None)
+
+
+def _check_mask(mask, shape: tuple[int, ...]) -> torch.Tensor:
+    """The ``mask`` array as a ``(B, T)`` bool tensor for activations of ``shape``, or ValueError with the fix."""
+    want = shape[:-1]  # (B, T), or (N,) for an (N, d) array
+    m = mask.detach().cpu() if isinstance(mask, torch.Tensor) else torch.from_numpy(np.array(mask))
+    if tuple(m.shape) != tuple(want):
+        raise ValueError(
+            f"The mask has shape {tuple(m.shape)} but the activations {tuple(shape)} need a mask of shape "
+            f"{tuple(want)}: one entry per token, True = real token (save mask=attention_mask, shaped (B, T))."
+        )
+    if m.dtype != torch.bool:
+        if m.is_floating_point() or m.is_complex():
+            raise ValueError(
+                f"The mask holds {str(m.dtype).removeprefix('torch.')} numbers; it must be bool (True = real "
+                "token) or integers 0/1. Save mask.astype(bool)."
+            )
+        if ((m != 0) & (m != 1)).any():
+            raise ValueError("The mask holds integers other than 0 and 1; it must be bool (True = real token) or 0/1.")
+        m = m != 0
+    if not m.any():
+        raise ValueError("The mask marks no token as real (all False): True = real token. Check the mask.")
+    return m.reshape(1, -1) if len(shape) == 2 else m  # (B, T)
+
+
+def _validate(arr, key: str, *, drop_nonfinite: bool, mask=None) -> Upload:
     t = arr if isinstance(arr, torch.Tensor) else None
     if t is None:
         a = np.asarray(arr)
@@ -266,15 +307,20 @@ def _validate(arr, key: str, *, drop_nonfinite: bool) -> Upload:
             t = torch.from_numpy(a.astype(np.float32, order="C"))  # a writable copy, native byte order
     x = t.to(torch.float32)
     x = x.reshape(1, *shape) if len(shape) == 2 else x  # (B, T, d)
-    finite = torch.isfinite(x).all(-1)  # (B, T)
+    real = torch.ones(x.shape[:2], dtype=torch.bool) if mask is None else _check_mask(mask, shape)  # (B, T)
+    padded = int((~real).sum())
+    finite = torch.isfinite(x).all(-1) | ~real  # (B, T): what a pad holds does not matter
     bad = int((~finite).sum())
     if bad and not drop_nonfinite:
         raise ValueError(
             f"{bad:,} of {finite.numel():,} tokens hold NaN or ±Inf. Tick 'Drop tokens with NaN/Inf' to "
             "keep only the finite tokens, or clean the file."
         )
-    if bad == finite.numel():
-        raise _bad("Every token holds NaN or ±Inf: nothing finite is left.")
-    x = torch.where(finite[..., None], x, 0.0)  # dropped tokens are zeroed and masked out
+    keep = finite & real  # (B, T)
+    if not keep.any():
+        raise _bad("Every real token holds NaN or ±Inf: nothing finite is left.")
+    x = torch.where(keep[..., None], x, 0.0)  # dropped tokens and pads are zeroed and masked out
     note = f"array{where or ''} of shape {shape}, {dtype}" + (f", {key}" if key.startswith("header") else "")
-    return Upload(x=x, mask=finite, note=note, dropped=bad)
+    if mask is not None:
+        note += f", with its mask ({padded:,} padded positions)"
+    return Upload(x=x, mask=keep, note=note, dropped=bad)

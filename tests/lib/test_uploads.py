@@ -161,3 +161,48 @@ def test_npz_bomb_is_refused_before_reading(monkeypatch):
 def test_cap_matches_streamlit_max_upload_size():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] == uploads.MAX_MB
+
+
+# --- a padding mask beside the activations ------------------------------------------------------
+
+MASK = np.array([[True, True, False], [True, False, False]])  # (B, T) True = real token
+PADDED = np.where(MASK[..., None], X, np.nan).astype(np.float32)  # pads hold NaN: the mask must keep them out
+WITH_MASK = {
+    "m.npz": _npz(activations=PADDED, mask=MASK),
+    "m.safetensors": st_save({"activations": PADDED, "mask": MASK}),
+    "m.pt": _pt({"x": torch.from_numpy(PADDED), "mask": torch.from_numpy(MASK.astype(np.int64))}),  # HF style 0/1
+}
+
+
+@pytest.mark.parametrize("name", WITH_MASK)
+def test_a_file_with_its_mask_round_trips(name):
+    u = uploads.load(name, WITH_MASK[name])
+    np.testing.assert_array_equal(u.mask.numpy(), MASK)
+    np.testing.assert_array_equal(u.real().numpy(), X[MASK])
+    assert (u.x[~u.mask] == 0).all() and u.dropped == 0  # pads zeroed, NaN under the mask not counted as bad
+    assert "3 padded positions" in u.note
+
+
+@pytest.mark.parametrize(
+    ("mask", "match"),
+    [
+        (
+            np.ones((3, 2), bool),
+            r"mask has shape \(3, 2\) but the activations \(2, 3, 4\) need a mask of shape \(2, 3\)",
+        ),
+        (np.ones((2, 3, 4), bool), r"mask has shape \(2, 3, 4\)"),
+        (MASK.astype(np.float32), "holds float32 numbers; it must be bool"),
+        (MASK.astype(np.int64) * 2, "integers other than 0 and 1"),
+        (np.zeros((2, 3), bool), "marks no token as real"),
+    ],
+)
+def test_a_wrong_mask_gets_a_clear_message(mask, match):
+    with pytest.raises(ValueError, match=match):
+        uploads.load("m.npz", _npz(activations=X, mask=mask))
+
+
+def test_a_mask_for_an_n_by_d_file_is_one_entry_per_token():
+    u = uploads.load("m.npz", _npz(activations=X[0], mask=np.array([True, False, True])))
+    assert u.mask.tolist() == [[True, False, True]]
+    with pytest.raises(ValueError, match=r"need a mask of shape \(3,\)"):
+        uploads.load("m.npz", _npz(activations=X[0], mask=MASK))

@@ -14,7 +14,9 @@ def test_every_norm_has_one_label_and_nothing_else_does():
 
 
 def test_every_input_kind_has_one_label_then_the_real_ones():
-    assert tuple(labels.KINDS) == (*inputs.KINDS, *labels.REAL_KINDS)
+    pools = tuple(k for k in labels.POOL_KINDS if k not in labels.REAL_KINDS)
+    assert tuple(labels.KINDS) == (*inputs.KINDS, *labels.REAL_KINDS, *pools)
+    assert all(f"**{labels.KINDS[k]}**" in labels.POOL_KIND_HELP for k in labels.POOL_KINDS)
     assert all(f"**{labels.KINDS[k]}**" in labels.KIND_HELP for k in inputs.KINDS)
 
 
