@@ -108,6 +108,75 @@ function fullscreenButton(frame, root) {
   return b;
 }
 
+function draw(root, spec, data) {
+  // one path for every drawing of a view: a figure from Python, or a live control's frame (ui/live_view.js)
+  const Plotly = window.Plotly;
+  const frame = root.parentElement;
+  const colors = themeColors();
+  const layout = Object.assign({}, spec.layout || {});
+  layout.font = Object.assign({ color: colors.text }, layout.font || {});
+  layout.hoverlabel = Object.assign({ bgcolor: colors.bg, font: { color: colors.text } }, layout.hoverlabel || {});
+  opaqueSceneGrids(layout, colors);
+  if (layout.meta && layout.meta.link_cameras && root.__normvizCamera) {
+    // Plotly.react keeps the camera of the scene the user dragged (uirevision) but not of the scenes
+    // we turned with Plotly.relayout: hand every scene the shared camera so they stay linked
+    for (const s of Object.keys(layout).filter((k) => /^scene\d*$/.test(k))) {
+      layout[s] = Object.assign({}, layout[s], { camera: JSON.parse(JSON.stringify(root.__normvizCamera)) });
+    }
+  }
+  root.__normvizHeight = layout.height || 450;
+  if (isFull(frame)) layout.height = window.innerHeight;
+  root.style.height = (layout.height || 450) + "px";
+  let button = frame.querySelector(".normviz-fullscreen");
+  if (is3d(layout) && !button) button = fullscreenButton(frame, root);
+  if (button) button.style.display = is3d(layout) ? "flex" : "none";
+  // presentation mode: no toolbar over the titles (the camera still turns, zooms and pans)
+  const config = { responsive: true, displaylogo: false, displayModeBar: data.present ? false : "hover" };
+  return Plotly.react(root, spec.data, layout, config).then(() => linkCameras(root));
+}
+
+function liveView(root, spec, data) {
+  // the view of a live control: the slider (ui/live_view.js) calls window.__normvizLive[view](i) while it
+  // moves, and frame i of the frames that belong to this figure is drawn in place
+  const view = data.live.view;
+  root.dataset.live = view;
+  root.__normvizBase = { spec, data, frames: data.live.frames };
+  root.__normvizWant = null;
+  delete root.dataset.frame;
+  const lives = (window.__normvizLive = window.__normvizLive || {});
+  lives[view] = (i) => showFrame(root, i);
+}
+
+function showFrame(root, i) {
+  const base = root.__normvizBase;
+  const store = (window.__normvizFrames || {})[root.dataset.live];
+  if (!base || !store || store.id !== base.frames || !store.frames[i] || !root._fullLayout) return false;
+  root.__normvizWant = i;
+  if (root.__normvizBusy) return true;  // the latest wanted frame is drawn when this draw ends
+  const step = () => {
+    const j = root.__normvizWant;
+    root.__normvizWant = null;
+    const f = store.frames[j];
+    const t0 = performance.now();
+    const spec = {
+      data: base.spec.data.map((t, k) => (f.t[k] ? Object.assign({}, t, f.t[k]) : t)),
+      layout: Object.assign({}, base.spec.layout, f.l),
+    };
+    root.__normvizBusy = draw(root, spec, base.data).then(() => {
+      root.dataset.frame = String(j);
+      root.dataset.frameMs = String(Math.round(performance.now() - t0));
+      root.dataset.frameAt = String(performance.now());
+    }).catch((err) => {
+      root.dataset.error = String(err.message);
+    }).finally(() => {
+      root.__normvizBusy = null;
+      if (root.__normvizWant !== null && root.__normvizBase === base) step();
+    });
+  };
+  step();
+  return true;
+}
+
 export default function (component) {
   const { data, parentElement } = component;
   let root = parentElement.querySelector(".normviz-plot");
@@ -127,6 +196,7 @@ export default function (component) {
   if (!data || !data.figure) return;
   if (root.__normvizLast === data.figure) {  // same figure as drawn: nothing to redo
     root.dataset.revision = data.revision;
+    if (data.live && root.__normvizBase) root.__normvizBase.frames = data.live.frames;
     return;
   }
   root.__normvizLast = data.figure;
@@ -139,36 +209,14 @@ export default function (component) {
   const ready = data.defer
     ? loadPlotly().then((P) => main.then(() => nextFrame(P)))
     : loadPlotly();
-  const drawn = ready.then((Plotly) => {
-    const colors = themeColors();
-    const layout = spec.layout || {};
-    layout.font = Object.assign({ color: colors.text }, layout.font || {});
-    layout.hoverlabel = Object.assign({ bgcolor: colors.bg, font: { color: colors.text } }, layout.hoverlabel || {});
-    opaqueSceneGrids(layout, colors);
-    if (layout.meta && layout.meta.link_cameras && root.__normvizCamera) {
-      // Plotly.react keeps the camera of the scene the user dragged (uirevision) but not of the scenes
-      // we turned with Plotly.relayout: hand every scene the shared camera so they stay linked
-      for (const s of Object.keys(layout).filter((k) => /^scene\d*$/.test(k))) {
-        layout[s].camera = JSON.parse(JSON.stringify(root.__normvizCamera));
-      }
-    }
-    root.__normvizHeight = layout.height || 450;
-    if (isFull(frame)) layout.height = window.innerHeight;
-    root.style.height = (layout.height || 450) + "px";
-    let button = frame.querySelector(".normviz-fullscreen");
-    if (is3d(layout) && !button) button = fullscreenButton(frame, root);
-    if (button) button.style.display = is3d(layout) ? "flex" : "none";
-    // presentation mode: no toolbar over the titles (the camera still turns, zooms and pans)
-    const config = { responsive: true, displaylogo: false, displayModeBar: data.present ? false : "hover" };
-    return Plotly.react(root, spec.data, layout, config).then(() => {
-      linkCameras(root);
-      root.dataset.revision = data.revision;
-      root.dataset.drawMs = String(Math.round(performance.now() - t0));
-      root.dataset.drawnAt = String(performance.now());
-    });
+  const drawn = ready.then(() => draw(root, spec, data)).then(() => {
+    root.dataset.revision = data.revision;
+    root.dataset.drawMs = String(Math.round(performance.now() - t0));
+    root.dataset.drawnAt = String(performance.now());
   }).catch((err) => {
     root.textContent = "The 3D view could not be drawn: " + err.message;
     root.dataset.error = String(err.message);
   });
+  if (data.live) liveView(root, spec, data);
   if (!data.defer) window.__normvizMainDraw = drawn.catch(() => {});
 }
