@@ -8,7 +8,7 @@ function framesElement(data, parentElement) {
   if (holder) holder.style.display = "none";
   const store = (window.__normvizFrames = window.__normvizFrames || {});
   if (!store[data.view] || store[data.view].id !== data.id) {
-    store[data.view] = { id: data.id, frames: JSON.parse(data.frames) };
+    store[data.view] = { id: data.id, control: data.control, frames: JSON.parse(data.frames) };
   }
 }
 
@@ -58,8 +58,17 @@ function wire(box) {
     value.textContent = text;
     input.setAttribute("aria-valuetext", text);
     const live = (window.__normvizLive || {})[box.__view];
-    if (live) live(i);
+    if (live) live(i, box.__key);
   };
+  const ask = () => {
+    // no frames for this slider in its view yet: ask Python for them (once per drawn figure)
+    const live = (window.__normvizLive || {})[box.__view];
+    if (!live || live.has(box.__key) || live.asked === box.__key || box.__disabled) return;
+    live.asked = box.__key;
+    box.__trigger("want", true);
+  };
+  input.addEventListener("pointerdown", ask);
+  input.addEventListener("focus", ask);
   input.addEventListener("input", show);
   input.addEventListener("keydown", () => { lastKey = performance.now(); });
   input.addEventListener("pointerdown", () => { box.__dragging = true; });
@@ -80,6 +89,9 @@ function sliderElement(component) {
   const box = parentElement.querySelector(".normviz-live") || build(parentElement);
   const { label, help, value, input, lo, hi } = box.__parts;
   box.__send = setStateValue;
+  box.__trigger = component.setTriggerValue;
+  box.__key = data.key;
+  box.__disabled = !!data.disabled;
   box.__view = data.view;
   box.__labels = data.labels;
   label.textContent = data.label;

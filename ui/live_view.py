@@ -55,6 +55,7 @@ def live_slider(
 
     Drawn in ``container`` (a column of the controls bar). The value is ``st.session_state[key]``,
     bound to the URL parameter ``key``; a release (or a key press) reruns the page with the new value.
+    A press or focus on a slider whose view holds no frames for it asks for them (:func:`wanted`).
     """
     options = list(options)
     labels = [format_func(o) for o in options]
@@ -72,12 +73,21 @@ def live_slider(
                 "index": index,
                 "disabled": disabled,
                 "view": view,
+                "key": key,
             },
             default={"value": None},
             on_value_change=lambda: _released(key, container_key, options),
+            on_want_change=lambda: _wanted(view, key, container_key),
         )
     _write_url(key, labels[index], labels[options.index(default)])
     return st.session_state[key]
+
+
+def wanted(view: str) -> str | None:
+    """The key of the live control whose frames the browser last asked for on ``view`` (it asks when
+    a slider of that view is pressed or focused and has none): a page whose frames are costly computes
+    only that control's, then keeps sending them. None before any ask."""
+    return st.session_state.get(f"_live_want_{view}")
 
 
 def frames(figs: Mapping[Any, go.Figure], *, present: bool, budget: int = FRAME_BUDGET) -> str | None:
@@ -120,15 +130,17 @@ def frames(figs: Mapping[Any, go.Figure], *, present: bool, budget: int = FRAME_
     return "[" + ",".join(parts) + "]"
 
 
-def live_view(fig: go.Figure, frames_json: str | None, *, key: str, control: str, revision: str = "") -> None:
-    """Draw ``fig`` (the figure at the control's current value) and, when there are frames, hand them
-    to the browser so the slider keyed ``control`` can swap them in while it moves."""
-    frames_id = hashlib.sha1(frames_json.encode()).hexdigest()[:16] if frames_json else ""
-    plotly_view(fig, key=key, revision=revision, live={"control": control, "frames": frames_id})
-    if frames_json:
+def live_view(fig: go.Figure, frames_json: str | None, *, key: str, control: str | None, revision: str = "") -> None:
+    """Draw ``fig`` (the figure at the current values) and, when there are frames, hand them to the
+    browser so the slider keyed ``control`` can swap them in while it moves. Without frames (none
+    asked for, or over the budget) every live slider of the view reruns on release, like any slider."""
+    frames_id = hashlib.sha1(frames_json.encode()).hexdigest()[:16] if frames_json and control else ""
+    plotly_view(fig, key=key, revision=revision, live={"control": control or "", "frames": frames_id})
+    if frames_id:
         # its own element, unchanged while only the live control moves: Streamlit's message cache then
         # sends it to the browser once
-        _component(key=f"{key}_frames", data={"role": "frames", "view": key, "id": frames_id, "frames": frames_json})
+        data = {"role": "frames", "view": key, "control": control, "id": frames_id, "frames": frames_json}
+        _component(key=f"{key}_frames", data=data)
 
 
 def _obj(d: dict[str, str]) -> str:
@@ -165,6 +177,11 @@ def _released(key: str, container_key: str, options: list) -> None:
         index = state.get("value")
     if isinstance(index, int) and 0 <= index < len(options):
         st.session_state[key] = options[index]
+
+
+def _wanted(view: str, key: str, container_key: str) -> None:
+    """The browser asks for the frames of the slider keyed ``key`` (pressed or focused without any)."""
+    st.session_state[f"_live_want_{view}"] = key
 
 
 def _write_url(key: str, label: str, default_label: str) -> None:

@@ -144,13 +144,20 @@ function liveView(root, spec, data) {
   root.__normvizWant = null;
   delete root.dataset.frame;
   const lives = (window.__normvizLive = window.__normvizLive || {});
-  lives[view] = (i) => showFrame(root, i);
+  const show = (i, control) => showFrame(root, i, control);
+  show.has = (control) => {
+    const store = (window.__normvizFrames || {})[view];
+    return !!store && store.control === control && store.id === root.__normvizBase.frames;
+  };
+  show.asked = lives[view] && lives[view].asked;
+  lives[view] = show;
 }
 
-function showFrame(root, i) {
+function showFrame(root, i, control) {
   const base = root.__normvizBase;
   const store = (window.__normvizFrames || {})[root.dataset.live];
-  if (!base || !store || store.id !== base.frames || !store.frames[i] || !root._fullLayout) return false;
+  if (!base || !store || store.id !== base.frames || store.control !== control) return false;
+  if (!store.frames[i] || !root._fullLayout) return false;
   root.__normvizWant = i;
   if (root.__normvizBusy) return true;  // the latest wanted frame is drawn when this draw ends
   const step = () => {
