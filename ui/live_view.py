@@ -11,17 +11,19 @@ Python and the page reruns once: captions, other charts and the URL catch up.
 
 Budget: at most :data:`FRAME_BUDGET` bytes of frame JSON per control (the drawn points are capped as
 in every view). Over it, :func:`frames` returns None and the control reruns on release like any
-other slider (the view is redrawn then).
+other slider (the view is redrawn then). ``NORMVIZ_LIVE=0`` in the environment turns frames off
+(benchmarks/bench_live.py compares the pages with and without).
 
 The value lives in ``st.session_state[key]`` and in the URL under ``key``, spelled as Streamlit's own
-``select_slider(..., bind="query-params")`` spells it (``format_func(option)``), so links written
-before a control became live still open the same view.
+sliders spell it (``format_func(option)``; a float as ``f"{x:g}"``), so links written before a control
+became live still open the same view.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -59,9 +61,9 @@ def live_slider(
     """
     options = list(options)
     labels = [format_func(o) for o in options]
-    value = _value(key, options, labels, default)
-    index = options.index(value)
     container_key = f"{key}_live"
+    value = _value(key, options, labels, default, shown=container_key in st.session_state)
+    index = options.index(value)
     with container:
         _component(
             key=container_key,
@@ -79,7 +81,7 @@ def live_slider(
             on_value_change=lambda: _released(key, container_key, options),
             on_want_change=lambda: _wanted(view, key, container_key),
         )
-    _write_url(key, labels[index], labels[options.index(default)])
+    _write_url(key, _url(options[index], labels[index]), _url(default, labels[options.index(default)]))
     return st.session_state[key]
 
 
@@ -98,6 +100,8 @@ def frames(figs: Mapping[Any, go.Figure], *, present: bool, budget: int = FRAME_
     the rest is the drawn figure's. None when the figures do not share their traces (a different
     number or type: nothing to swap) or when the frames would pass ``budget`` bytes.
     """
+    if os.environ.get("NORMVIZ_LIVE") == "0":  # benchmarks/bench_live.py: the same pages without frames
+        return None
     specs = [figure_dict(f, present=present) for f in figs.values()]
     if not specs:
         return None
@@ -148,10 +152,12 @@ def _obj(d: dict[str, str]) -> str:
     return "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in d.items()) + "}"
 
 
-def _value(key: str, options: list, labels: list[str], default: Any) -> Any:
-    """The control's value: session state, else the link's ``?key=``, else ``default``. A link's value
-    that names no option is dropped (ui.links then names it in its notice), as Streamlit drops it."""
-    if key in st.session_state and st.session_state[key] in options:
+def _value(key: str, options: list, labels: list[str], default: Any, *, shown: bool) -> Any:
+    """The control's value: session state while the slider stays on screen (``shown``: Streamlit keeps
+    its component state only then), else the link's ``?key=``, else ``default`` — as a bound widget
+    starts afresh from the URL when its page is opened. A link's value that names no option is dropped
+    (ui.links then names it in its notice), as Streamlit drops it."""
+    if shown and st.session_state.get(key) in options:
         return st.session_state[key]
     value = default
     if key in st.query_params:
@@ -182,6 +188,13 @@ def _released(key: str, container_key: str, options: list) -> None:
 def _wanted(view: str, key: str, container_key: str) -> None:
     """The browser asks for the frames of the slider keyed ``key`` (pressed or focused without any)."""
     st.session_state[f"_live_want_{view}"] = key
+
+
+def _url(option: Any, label: str) -> str:
+    """How the URL spells an option: a number as Streamlit's sliders write it (``2.5``, ``1e-05``), else its label."""
+    if isinstance(option, float):
+        return f"{option:g}"
+    return label
 
 
 def _write_url(key: str, label: str, default_label: str) -> None:
