@@ -57,7 +57,7 @@ def live_slider(
 
     Drawn in ``container`` (a column of the controls bar). The value is ``st.session_state[key]``,
     bound to the URL parameter ``key``; a release (or a key press) reruns the page with the new value.
-    A press or focus on a slider whose view holds no frames for it asks for them (:func:`wanted`).
+    A press or focus on a slider whose view holds no frames for it asks for them (see :func:`wanted`).
     """
     options = list(options)
     labels = [format_func(o) for o in options]
@@ -85,11 +85,24 @@ def live_slider(
     return st.session_state[key]
 
 
-def wanted(view: str) -> str | None:
-    """The key of the live control whose frames the browser last asked for on ``view`` (it asks when
-    a slider of that view is pressed or focused and has none): a page whose frames are costly computes
-    only that control's, then keeps sending them. None before any ask."""
-    return st.session_state.get(f"_live_want_{view}")
+def wanted(view: str, controls: Mapping[str, Any]) -> str | None:
+    """The key of the live control of ``view`` whose frames to compute in this run, or None.
+
+    For pages whose frames are costly: the browser asks for a slider's frames when the slider is
+    pressed or focused and its view holds none for it. ``controls`` maps every control key of the page
+    to its value. The answer is the asked-for control in the run the ask started, and afterwards
+    while the other controls keep the values they had then (those frames are cached; the release
+    rerun sends them again); after another control changes, nothing until the next ask, so a rerun
+    for another control never waits for frames nobody asked for.
+    """
+    control = st.session_state.get(f"_live_want_{view}")
+    if control is None:
+        return None
+    held = repr(sorted((k, repr(v)) for k, v in controls.items() if k != control))
+    signature = f"_live_held_{view}"
+    if st.session_state.pop(f"_live_ask_{view}", False):
+        st.session_state[signature] = (control, held)
+    return control if st.session_state.get(signature) == (control, held) else None
 
 
 def frames(figs: Mapping[Any, go.Figure], *, present: bool, budget: int = FRAME_BUDGET) -> str | None:
@@ -139,7 +152,9 @@ def live_view(fig: go.Figure, frames_json: str | None, *, key: str, control: str
     browser so the slider keyed ``control`` can swap them in while it moves. Without frames (none
     asked for, or over the budget) every live slider of the view reruns on release, like any slider."""
     frames_id = hashlib.sha1(frames_json.encode()).hexdigest()[:16] if frames_json and control else ""
-    plotly_view(fig, key=key, revision=revision, live={"control": control or "", "frames": frames_id})
+    # "over": the control whose frames passed the budget, so its slider stops asking for them
+    over = control if control and not frames_id else ""
+    plotly_view(fig, key=key, revision=revision, live={"control": control or "", "frames": frames_id, "over": over})
     if frames_id:
         # its own element, unchanged while only the live control moves: Streamlit's message cache then
         # sends it to the browser once
@@ -188,6 +203,7 @@ def _released(key: str, container_key: str, options: list) -> None:
 def _wanted(view: str, key: str, container_key: str) -> None:
     """The browser asks for the frames of the slider keyed ``key`` (pressed or focused without any)."""
     st.session_state[f"_live_want_{view}"] = key
+    st.session_state[f"_live_ask_{view}"] = True
 
 
 def _url(option: Any, label: str) -> str:

@@ -149,7 +149,8 @@ function liveView(root, spec, data) {
     const store = (window.__normvizFrames || {})[view];
     return !!store && store.control === control && store.id === root.__normvizBase.frames;
   };
-  show.asked = lives[view] && lives[view].asked;
+  // a new figure may come without frames (another control moved): a press asks again
+  show.asked = data.live.over || null;
   lives[view] = show;
 }
 

@@ -77,3 +77,23 @@ def test_frames_over_the_budget_or_of_different_traces_fall_back_to_none(clouds)
     odd = {**figs, 512: go.Figure(go.Scatter3d(x=[0.0], y=[0.0], z=[0.0]))}
     assert live_view.frames(odd, present=False) is None
     assert live_view.frames({}, present=False) is None
+
+
+def test_hypersphere_frames_are_compute_at_each_value_in_both_scenes():
+    from normviz.core import inputs
+    from normviz.experiments import hypersphere
+
+    x = inputs.sample("anisotropic", batch=1, tokens=256, dim=3, seed=0)
+    values = [0.5, 1.0, 2.0, 3.0]
+    views = hypersphere.compute_over(x, "layernorm", "gamma_scale", values, beta_shift=0.3)
+    figs = {g: scenes.sphere_view_figure(v, "LayerNorm") for g, v in zip(values, views, strict=True)}
+    frames = json.loads(live_view.frames(figs, present=False))
+    base = json.loads(_canon(figure_dict(figs[1.0], present=False)))
+    for i in (0, 3):
+        one = hypersphere.compute(x, "layernorm", gamma_scale=values[i], beta_shift=0.3)  # one value alone
+        drawn = decode(_apply(base, frames[i]))
+        out = drawn["data"][1]  # the output scene's tokens
+        np.testing.assert_array_equal(np.stack([out["x"], out["y"], out["z"]], 1), one.after)
+        # d = 3 is drawn exactly: LayerNorm with γ = g, β = 0.3 puts y − β on the sphere of radius g·√3
+        radius = np.linalg.norm(np.stack([out["x"], out["y"], out["z"]], 1) - 0.3, axis=1)
+        np.testing.assert_allclose(np.median(radius), values[i] * np.sqrt(3), rtol=1e-3)
