@@ -5,9 +5,10 @@ Run with ``streamlit run app.py``. The pages and their order live in ``ui/naviga
 
 import streamlit as st
 
-from ui import lessons, links, navigation, sidebar, startup
+from ui import lessons, links, navigation, sidebar, startup, warm
 
 startup.run()
+warm.start()  # once per server: every page's default view, computed in the background
 st.set_page_config(page_title="normviz", page_icon="assets/icon.svg", layout="wide")
 
 sections: dict[str, list] = {"": [st.Page(navigation.HOME.path, title="Home", icon=navigation.HOME.icon, default=True)]}

@@ -10,6 +10,8 @@ Pages use the names below (``ui.plotly_view``, ``ui.BIND``, …); each lives in 
 - ``real_inputs``: MiniLM's residual stream and uploaded files; ``sidebar``: the device line
 - ``present``: presentation mode (``?present=1``): large type in figures and page, 1920 × 1080 PNGs
 - ``lessons``: the lesson picker, Previous/Next and the lesson editor (app.py draws it under the pages)
+- ``warm``: from the app's first open, every page's default view computed in the background by a headless visit
+  (jobs of ``normviz.core.jobs``' one pool); pages keep their own ``st.cache_data`` wrappers, which the visit fills
 """
 
 from ui import labels

@@ -187,6 +187,10 @@ function showFrame(root, i, control) {
 
 export default function (component) {
   const { data, parentElement } = component;
+  if (data && data.preload) {  // ui.plot_view.preload: fetch plotly.js while the page is still computing
+    loadPlotly();
+    return;
+  }
   let root = parentElement.querySelector(".normviz-plot");
   if (!root) {
     const frame = document.createElement("div");

@@ -48,6 +48,12 @@ def plotly_view(
     _component(key=key, data=data)
 
 
+def preload() -> None:
+    """Start loading plotly.js in the browser now (app.py calls it before the page runs), so a first visit's
+    figure does not wait for the 4.6 MB script after the page has computed. Draws nothing."""
+    _component(key="normviz_plotly_preload", data={"preload": True})
+
+
 def figure_dict(fig: go.Figure, *, present: bool) -> dict:
     """The figure as drawn: no fixed width (it fills its column and follows it), large type when ``present``."""
     spec = fig.to_dict()

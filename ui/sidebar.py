@@ -5,12 +5,42 @@ from __future__ import annotations
 import streamlit as st
 
 from normviz.core import device
-from ui import present
+from ui import plot_view, present, warm
 
 
 def sidebar() -> None:
     with st.sidebar:
+        plot_view.preload()
         present.toggle()
+        readiness()
         st.caption(f"Computing on: **{device.describe()}**")
         with st.expander("What runs where", icon=":material/memory:"):
             st.caption("\n".join(f"- {line}" for line in device.placement_notes()))
+
+
+def _readiness_line(s: warm.Status) -> None:
+    if s.done:
+        bad = f" ({len(s.failed)} could not be prepared: see the server log)" if s.failed else ""
+        st.caption(f":material/check_circle: Every page is ready{bad}: computed in {s.seconds:.0f} s.")
+    else:
+        now = f" (now: {', '.join(s.working)})" if s.working else ""
+        st.progress(
+            s.ready / max(s.total, 1), text=f"Preparing every page's first view: {s.ready} of {s.total} ready{now}"
+        )
+
+
+@st.fragment(run_every=2.0)
+def _readiness_live() -> None:
+    s = warm.status()
+    _readiness_line(s)
+    if s.done:
+        st.rerun()  # once: the full run draws the settled line and stops this timer
+
+
+def readiness() -> None:
+    """Say how far the background warm-up of every page's default view has got (ui/warm.py)."""
+    s = warm.status()
+    if s.done or s.total == 0:
+        _readiness_line(s)
+    else:
+        _readiness_live()
