@@ -1,4 +1,4 @@
-"""Benchmark: live controls (ui/live_view.py) — a drag step to its frame drawn, beside the text-only rerun floor.
+"""Benchmark: live controls (ui/live.py) — a drag step to its frame drawn, beside the text-only rerun floor.
 
 Run it from the repository root (a few minutes on an idle 2-core machine):
 

@@ -20,9 +20,12 @@ def controls_ui() -> dict:
         "Input distribution", inputs.KINDS, format_func=ui.labels.KINDS.get, key="bt_kind", bind=ui.BIND,
         help="Where the other tokens of each batch (and the probe token) come from.",
     )  # fmt: skip
-    b, t, d, k = ui.select_sliders(cols[1:], [
-        ("Batch size B", BATCH_SIZES, 4, "bt_batch",
-         "Sequences per batch (log scale). The 3D cloud uses this B; the spread chart sweeps all of them."),
+    b = ui.live_slider(
+        cols[1], "Batch size B", BATCH_SIZES, 4, key="bt_batch", view="bt_cloud",
+        help="Sequences per batch (log scale). The 3D cloud follows the slider as you drag it; the spread chart "
+        "sweeps every B.",
+    )  # fmt: skip
+    t, d, k = ui.select_sliders(cols[2:], [
         ("Tokens per sequence T", [1, 2, 4, 8, 16], 8, "bt_tokens",
          "BatchNorm pools every token of every sequence: B·T values per feature."),
         ("Features d", [3, 16, 64], 64, "bt_dim", "d = 3 is drawn exactly."),
@@ -35,6 +38,17 @@ def controls_ui() -> dict:
 def cached_clouds(kind, tokens, dim, batches):
     """The cloud at every B on one basis and one axis range, and the spread sweep they give."""
     return batch.clouds(kind, batch_sizes=SWEEP, tokens=tokens, dim=dim, batches=batches)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_cloud_frames(kind, tokens, dim, batches, present):
+    """The 3D cloud at every B (the live B slider's frames): the same clouds and figure as the single view."""
+    cs = cached_clouds(kind, tokens, dim, batches)
+    return ui.live_frames({b: _cloud_figure(cs.by_batch[b]) for b in BATCH_SIZES}, present=present)
+
+
+def _cloud_figure(cl: batch.Cloud):
+    return scenes.cloud_figure(cl.points, cl.layernorm, axis_labels=cl.labels, ranges=cl.ranges)
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing batch statistics with the population…")
@@ -82,8 +96,9 @@ def cloud_section(c: dict, rev: str) -> None:
     if cs is None:
         return
     cl = cs.by_batch[c["batch_size"]]
-    fig = scenes.cloud_figure(cl.points, cl.layernorm, axis_labels=cl.labels, ranges=cl.ranges)
-    ui.plotly_view(fig, key="bt_cloud", revision=rev)
+    fig = _cloud_figure(cl)
+    frames = cached_cloud_frames(c["kind"], c["tokens"], c["dim"], c["batches"], ui.present.is_on())
+    ui.live_view(fig, frames, key="bt_cloud", control="bt_batch", revision=rev)
     ui.export_buttons(
         fig,
         {"batch": np.arange(len(cl.points)), **{f"bn_axis{i + 1}": cl.points[:, i] for i in range(3)}},

@@ -109,7 +109,7 @@ function fullscreenButton(frame, root) {
 }
 
 function draw(root, spec, data) {
-  // one path for every drawing of a view: a figure from Python, or a live control's frame (ui/live_view.js)
+  // one path for every drawing of a view: a figure from Python, or a live control's frame (ui/live.js)
   const Plotly = window.Plotly;
   const frame = root.parentElement;
   const colors = themeColors();
@@ -136,7 +136,7 @@ function draw(root, spec, data) {
 }
 
 function liveView(root, spec, data) {
-  // the view of a live control: the slider (ui/live_view.js) calls window.__normvizLive[view](i) while it
+  // the view of a live control: the slider (ui/live.js) calls window.__normvizLive[view](i) while it
   // moves, and frame i of the frames that belong to this figure is drawn in place
   const view = data.live.view;
   root.dataset.live = view;

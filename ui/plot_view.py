@@ -34,7 +34,7 @@ def plotly_view(
     """Show ``fig`` through plotly.js ``Plotly.react``: updated in place, camera kept across reruns.
 
     ``link_cameras``: turning one 3D scene turns the others. ``defer``: draw after the page's other
-    views (for charts below a main 3D view). ``live``: the view of a live control (``ui.live_view``
+    views (for charts below a main 3D view). ``live``: the view of a live control (``ui.live.live_view``
     passes it). In presentation mode (``ui.present``) the figure is drawn
     with large type (``style.presentation``) and without Plotly's toolbar.
     """

@@ -1,4 +1,4 @@
-"""Browser tests for live controls (ui/live_view.py): the Batch page's 3D cloud follows the B slider while it
+"""Browser tests for live controls (ui/live.py): the Batch page's 3D cloud follows the B slider while it
 is dragged with the mouse or stepped with the keys, before any rerun; the camera stays; on release the page
 (URL, captions, the figure from Python) catches up with the value the drag ended on."""
 

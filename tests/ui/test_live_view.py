@@ -1,4 +1,4 @@
-"""ui.live_view: a live control's frames are the page's own figures at each value, reduced to what changes.
+"""ui.live: a live control's frames are the page's own figures at each value, reduced to what changes.
 
 Decoded frames are checked against the library's numbers at each value (batch.probe_outputs on the shared
 basis, computed one B at a time) and against the figure each value would draw; the budget is enforced.
@@ -17,7 +17,7 @@ from normviz.core import projection
 from normviz.experiments import batch
 from normviz.figures import scenes
 from tests.helpers.figure_data import decode
-from ui import live_view
+from ui import live
 from ui.plot_view import figure_dict
 
 SIZES = [2, 8, 32, 128]
@@ -46,7 +46,7 @@ def _canon(spec: dict) -> str:
 
 
 def test_frames_hold_the_library_cloud_at_every_b_computed_one_b_at_a_time(clouds):
-    frames = json.loads(live_view.frames(_figs(clouds), present=False))
+    frames = json.loads(live.frames(_figs(clouds), present=False))
     assert len(frames) == len(SIZES)
     # independent of batch.clouds: each B's outputs from probe_outputs alone, on the basis of the smallest B
     outs = {b: batch.probe_outputs("gaussian", batch=b, tokens=4, dim=16, batches=30) for b in SIZES}
@@ -63,7 +63,7 @@ def test_frames_hold_the_library_cloud_at_every_b_computed_one_b_at_a_time(cloud
 
 def test_each_frame_over_the_drawn_figure_is_that_values_figure(clouds):
     figs = _figs(clouds)
-    frames = json.loads(live_view.frames(figs, present=False))
+    frames = json.loads(live.frames(figs, present=False))
     base = json.loads(_canon(figure_dict(figs[SIZES[1]], present=False)))
     for frame, fig in zip(frames, figs.values(), strict=True):
         assert _canon(_apply(base, frame)) == _canon(figure_dict(fig, present=False))
@@ -71,12 +71,12 @@ def test_each_frame_over_the_drawn_figure_is_that_values_figure(clouds):
 
 def test_frames_over_the_budget_or_of_different_traces_fall_back_to_none(clouds):
     figs = _figs(clouds)
-    size = len(live_view.frames(figs, present=False))
-    assert live_view.frames(figs, present=False, budget=size) is not None
-    assert live_view.frames(figs, present=False, budget=size // 2) is None  # reruns on release instead
+    size = len(live.frames(figs, present=False))
+    assert live.frames(figs, present=False, budget=size) is not None
+    assert live.frames(figs, present=False, budget=size // 2) is None  # reruns on release instead
     odd = {**figs, 512: go.Figure(go.Scatter3d(x=[0.0], y=[0.0], z=[0.0]))}
-    assert live_view.frames(odd, present=False) is None
-    assert live_view.frames({}, present=False) is None
+    assert live.frames(odd, present=False) is None
+    assert live.frames({}, present=False) is None
 
 
 def test_hypersphere_frames_are_compute_at_each_value_in_both_scenes():
@@ -87,7 +87,7 @@ def test_hypersphere_frames_are_compute_at_each_value_in_both_scenes():
     values = [0.5, 1.0, 2.0, 3.0]
     views = hypersphere.compute_over(x, "layernorm", "gamma_scale", values, beta_shift=0.3)
     figs = {g: scenes.sphere_view_figure(v, "LayerNorm") for g, v in zip(values, views, strict=True)}
-    frames = json.loads(live_view.frames(figs, present=False))
+    frames = json.loads(live.frames(figs, present=False))
     base = json.loads(_canon(figure_dict(figs[1.0], present=False)))
     for i in (0, 3):
         one = hypersphere.compute(x, "layernorm", gamma_scale=values[i], beta_shift=0.3)  # one value alone

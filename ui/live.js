@@ -1,4 +1,4 @@
-// A live control (ui/live_view.py): a real <input type="range"> whose moves redraw its 3D view at once,
+// A live control (ui/live.py): a real <input type="range"> whose moves redraw its 3D view at once,
 // from frames the page sent once; the value goes back to Python on release (one rerun).
 // The same component, with role "frames", only hands a view its frames (window.__normvizFrames).
 

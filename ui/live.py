@@ -1,7 +1,7 @@
 """Live controls: a slider whose 3D view follows the drag, frame by frame, without waiting for a rerun.
 
 A live control is a real ``<input type="range">`` (labelled, a tooltip, arrows/Home/End, the slider
-role) drawn by a small ``st.components.v2`` component (``live_view.js`` beside this file). The page
+role) drawn by a small ``st.components.v2`` component (``live.js`` beside this file). The page
 computes the figure at every value of the control (the other controls held) with the same library
 call and figure builder as the single view, and :func:`frames` reduces them to what changes between
 values (the traces' arrays, a title). :func:`live_view` draws the figure at the current value through
@@ -37,7 +37,7 @@ from ui.plot_view import figure_dict, plotly_view
 
 FRAME_BUDGET = 2_000_000  # bytes of frame JSON per live control; over it the control reruns on release
 
-_JS = (Path(__file__).parent / "live_view.js").read_text()
+_JS = (Path(__file__).parent / "live.js").read_text()
 _component = st.components.v2.component("normviz.live", js=_JS, isolate_styles=False)
 
 
