@@ -15,8 +15,8 @@ other slider (the view is redrawn then). ``NORMVIZ_LIVE=0`` in the environment t
 (benchmarks/bench_live.py compares the pages with and without).
 
 The value lives in ``st.session_state[key]`` and in the URL under ``key``, spelled as Streamlit's own
-sliders spell it (``format_func(option)``; a float as ``f"{x:g}"``), so links written before a control
-became live still open the same view.
+sliders spell it (``format_func(option)`` as a select slider does; ``url_format=str`` for what was a
+numeric ``st.slider``), so links written before a control became live still open the same view.
 """
 
 from __future__ import annotations
@@ -52,10 +52,12 @@ def live_slider(
     help: str,
     disabled: bool = False,
     format_func: Callable[[Any], str] = str,
+    url_format: Callable[[Any], str] | None = None,
 ) -> Any:
     """A slider over ``options`` whose move redraws the live view keyed ``view`` at once; its value.
 
-    Drawn in ``container`` (a column of the controls bar). The value is ``st.session_state[key]``,
+    Drawn in ``container`` (a column of the controls bar). ``url_format``: how the URL spells a value
+    (default ``format_func``). The value is ``st.session_state[key]``,
     bound to the URL parameter ``key``; a release (or a key press) reruns the page with the new value.
     A press or focus on a slider whose view holds no frames for it asks for them (see :func:`wanted`).
     """
@@ -81,7 +83,8 @@ def live_slider(
             on_value_change=lambda: _released(key, container_key, options),
             on_want_change=lambda: _wanted(view, key, container_key),
         )
-    _write_url(key, _url(options[index], labels[index]), _url(default, labels[options.index(default)]))
+    spell = url_format or format_func
+    _write_url(key, spell(options[index]), spell(default))
     return st.session_state[key]
 
 
@@ -204,13 +207,6 @@ def _wanted(view: str, key: str, container_key: str) -> None:
     """The browser asks for the frames of the slider keyed ``key`` (pressed or focused without any)."""
     st.session_state[f"_live_want_{view}"] = key
     st.session_state[f"_live_ask_{view}"] = True
-
-
-def _url(option: Any, label: str) -> str:
-    """How the URL spells an option: a number as Streamlit's sliders write it (``2.5``, ``1e-05``), else its label."""
-    if isinstance(option, float):
-        return f"{option:g}"
-    return label
 
 
 def _write_url(key: str, label: str, default_label: str) -> None:
