@@ -36,6 +36,7 @@ from tests.helpers.browser import CHROMIUM, FLAGS, VIEW, median_text_rerun, open
 # path, the view index, its key, the live slider's label, its key
 CASES = [
     ("batch", 0, "bt_cloud", "Batch size B", "bt_batch"),
+    ("hypersphere", 0, "hs_view", "γ scale", "hs_gscale"),
 ]
 
 

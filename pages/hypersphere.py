@@ -23,6 +23,9 @@ LIVE = {
     "hs_eps": ("eps", EPS), "hs_gscale": ("gamma_scale", GAMMA_SCALES), "hs_gspread": ("gamma_spread", GAMMA_SPREADS),
     "hs_beta": ("beta_shift", BETAS), "hs_alpha": ("alpha", ALPHAS),
 }  # fmt: skip
+LIVE_VALUES = (
+    2**17
+)  # tokens × d up to which the live sliders get frames (1024 × 128); past it every value takes seconds
 S_RATIO = 1.25  # the cloud "bends" when a straight line's RMS error is over 1.25x the best γ·tanh(αx)'s
 ELEMENTS = 6_000  # element pairs drawn in the S-curve view: whole tokens, 93 of them at d = 64
 REAL_ELEMENTS = 48_000  # real inputs: 125 tokens of d = 384, every token of the default text (113)
@@ -154,6 +157,9 @@ def live_frames(c: dict) -> tuple[str | None, str | None]:
     want = ui.live_wanted("hs_view", keyed)
     if want is None:
         return None, None
+    if c["real"] is None and c["tokens"] * c["dim"] > LIVE_VALUES:
+        return want, None  # too big to compute at every value: the slider reruns on release
+
     vary = LIVE[want][0]
     held = {name: c[name] for name, _ in LIVE.values() if name != vary}
     fixed = {k: c[k] for k in ("real", "norm", "kind", "dim", "tokens", "method", "seed")}

@@ -113,18 +113,19 @@ def frames(figs: Mapping[Any, go.Figure], *, present: bool, budget: int = FRAME_
 
     ``figs`` maps each option (in the slider's order) to the page's figure at that value. Every
     trace key and top-level layout key that differs between two figures goes into every frame;
-    the rest is the drawn figure's. None when the figures do not share their traces (a different
-    number or type: nothing to swap) or when the frames would pass ``budget`` bytes.
+    the rest is the drawn figure's. Figures that do not share their traces (a different number or
+    type, as G groups give G scenes) travel whole (``{"f": figure}``). None when the frames would pass
+    ``budget`` bytes.
     """
     if os.environ.get("NORMVIZ_LIVE") == "0":  # benchmarks/bench_live.py: the same pages without frames
         return None
     specs = [figure_dict(f, present=present) for f in figs.values()]
     if not specs:
         return None
-    kinds = [tuple(t.get("type", "scatter") for t in s["data"]) for s in specs]
-    if len(set(kinds)) != 1:
-        return None
     enc = lambda v: json.dumps(v, cls=PlotlyJSONEncoder, separators=(",", ":"))  # noqa: E731
+    kinds = [tuple(t.get("type", "scatter") for t in s["data"]) for s in specs]
+    if len(set(kinds)) != 1:  # the figures differ in their traces (G panels for G groups): whole figures
+        return _whole(specs, enc, budget)
     traces: list[list[dict[str, str]]] = [[{} for _ in s["data"]] for s in specs]  # frame -> trace -> key -> JSON
     for k in range(len(kinds[0])):
         for name in {n for s in specs for n in s["data"][k]}:
@@ -143,6 +144,18 @@ def frames(figs: Mapping[Any, go.Figure], *, present: bool, budget: int = FRAME_
     for t, lay in zip(traces, layouts, strict=True):
         t_json = "{" + ",".join(f'"{k}":{_obj(d)}' for k, d in enumerate(t) if d) + "}"
         part = '{"t":' + t_json + ',"l":' + _obj(lay) + "}"
+        total += len(part)
+        if total > budget:
+            return None
+        parts.append(part)
+    return "[" + ",".join(parts) + "]"
+
+
+def _whole(specs: list[dict], enc: Callable[[Any], str], budget: int) -> str | None:
+    """Frames that are whole figures (``{"f": figure}``), for figures that do not share their traces."""
+    parts, total = [], 0
+    for spec in specs:
+        part = '{"f":' + enc(spec) + "}"
         total += len(part)
         if total > budget:
             return None

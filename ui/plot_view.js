@@ -166,7 +166,7 @@ function showFrame(root, i, control) {
     root.__normvizWant = null;
     const f = store.frames[j];
     const t0 = performance.now();
-    const spec = {
+    const spec = f.f ? f.f : {  // a whole figure, or what changes over the drawn one
       data: base.spec.data.map((t, k) => (f.t[k] ? Object.assign({}, t, f.t[k]) : t)),
       layout: Object.assign({}, base.spec.layout, f.l),
     };

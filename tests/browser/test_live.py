@@ -93,3 +93,36 @@ def test_arrow_keys_home_and_end_step_b_and_the_view_follows(page, app_url):
     assert _caption_with(page, "random batches of B = 2 sequences")
     assert slider.get_attribute("aria-valuetext") == "2"
     assert no_exception(page)
+
+
+def test_hypersphere_gamma_scale_asks_for_its_frames_then_both_scenes_follow_the_drag(page, app_url):
+    open_view(page, app_url, "hypersphere")
+    turned = turn_camera(page, 0.75)  # the output scene: the linked input scene turns with it
+    slider = page.locator("input[type=range][aria-label='γ scale']")
+    slider.focus()  # a focus asks for this slider's frames (computed on demand)
+    _frames_ready(page, "hs_view", "hs_gscale")
+    rev = revision(page)
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 2, y)
+    page.mouse.down()  # γ scale = 0.25
+    radii = {}
+    for k in range(1, 21):
+        page.mouse.move(box["x"] + 2 + (box["width"] - 4) * k / 20, y)
+        index = int(slider.input_value())
+        _shows(page, index)
+        # anisotropic input, LayerNorm with γ = g: d = 3 is drawn exactly, every output at radius g·√3
+        out = page.evaluate(f"() => {{ const t = document.querySelector('{VIEW}')._fullData[1];"
+                            " return [t.x[0], t.y[0], t.z[0]]; }}")  # fmt: skip
+        radii[index] = sum(c * c for c in out) ** 0.5
+        assert revision(page) == rev, "the page reran while the slider was held"
+    page.mouse.up()
+    assert len(radii) >= 15
+    for index, r in radii.items():
+        assert r == pytest.approx((0.25 + 0.05 * index) * 3**0.5, rel=1e-3)
+    assert camera(page, "scene") == pytest.approx(turned, abs=1e-6)
+    assert camera(page, "scene2") == pytest.approx(turned, abs=1e-6), "the drag unlinked the two scenes"
+    page.wait_for_function("() => location.search.includes('hs_gscale=3')", timeout=60_000)
+    wait_idle(page)
+    assert slider.get_attribute("aria-valuetext") == "3.00"
+    assert no_exception(page)

@@ -74,9 +74,17 @@ def test_frames_over_the_budget_or_of_different_traces_fall_back_to_none(clouds)
     size = len(live.frames(figs, present=False))
     assert live.frames(figs, present=False, budget=size) is not None
     assert live.frames(figs, present=False, budget=size // 2) is None  # reruns on release instead
-    odd = {**figs, 512: go.Figure(go.Scatter3d(x=[0.0], y=[0.0], z=[0.0]))}
-    assert live.frames(odd, present=False) is None
     assert live.frames({}, present=False) is None
+
+
+def test_figures_of_different_traces_travel_whole(clouds):
+    figs = _figs(clouds)
+    odd = {**figs, 512: go.Figure(go.Scatter3d(x=[0.0, 1.0], y=[2.0, 3.0], z=[4.0, 5.0]))}
+    frames = json.loads(live.frames(odd, present=False))
+    assert [set(f) for f in frames] == [{"f"}] * len(odd)
+    for frame, fig in zip(frames, odd.values(), strict=True):
+        assert _canon(frame["f"]) == _canon(figure_dict(fig, present=False))
+    assert live.frames(odd, present=False, budget=1000) is None
 
 
 def test_hypersphere_frames_are_compute_at_each_value_in_both_scenes():
