@@ -88,6 +88,7 @@ function sliderElement(component) {
   const { data, parentElement, setStateValue } = component;
   const box = parentElement.querySelector(".normviz-live") || build(parentElement);
   const { label, help, value, input, lo, hi } = box.__parts;
+  (window.__normvizSliders = window.__normvizSliders || {})[data.key] = box;  // its view reads where it is
   box.__send = setStateValue;
   box.__trigger = component.setTriggerValue;
   box.__key = data.key;

@@ -83,6 +83,7 @@ def live_slider(
             on_value_change=lambda: _released(key, container_key, options),
             on_want_change=lambda: _wanted(view, key, container_key),
         )
+    st.session_state[f"_live_index_{key}"] = index  # for its view: which frame the drawn figure is
     spell = url_format or format_func
     _write_url(key, spell(options[index]), spell(default))
     return st.session_state[key]
@@ -170,7 +171,9 @@ def live_view(fig: go.Figure, frames_json: str | None, *, key: str, control: str
     frames_id = hashlib.sha1(frames_json.encode()).hexdigest()[:16] if frames_json and control else ""
     # "over": the control whose frames passed the budget, so its slider stops asking for them
     over = control if control and not frames_id else ""
-    plotly_view(fig, key=key, revision=revision, live={"control": control or "", "frames": frames_id, "over": over})
+    index = st.session_state.get(f"_live_index_{control}") if control else None
+    live = {"control": control or "", "frames": frames_id, "over": over, "index": index}
+    plotly_view(fig, key=key, revision=revision, live=live)
     if frames_id:
         # its own element, unchanged while only the live control moves: Streamlit's message cache then
         # sends it to the browser once

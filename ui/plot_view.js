@@ -154,6 +154,16 @@ function liveView(root, spec, data) {
   lives[view] = show;
 }
 
+function catchUp(root, live) {
+  // the figure from Python is the frame of the value it ran with; if the slider has moved on since (keys
+  // pressed while the page reran), show the slider's frame, so a late rerun never draws over it
+  if (live.index === null || live.index === undefined) return;
+  root.dataset.frame = String(live.index);
+  const box = (window.__normvizSliders || {})[live.control];
+  const i = box ? Number(box.__parts.input.value) : live.index;
+  if (i !== live.index) showFrame(root, i, live.control);
+}
+
 function showFrame(root, i, control) {
   const base = root.__normvizBase;
   const store = (window.__normvizFrames || {})[root.dataset.live];
@@ -208,7 +218,10 @@ export default function (component) {
   if (!data || !data.figure) return;
   if (root.__normvizLast === data.figure) {  // same figure as drawn: nothing to redo
     root.dataset.revision = data.revision;
-    if (data.live && root.__normvizBase) root.__normvizBase.frames = data.live.frames;
+    if (data.live && root.__normvizBase) {
+      root.__normvizBase.frames = data.live.frames;
+      catchUp(root, data.live);
+    }
     return;
   }
   root.__normvizLast = data.figure;
@@ -225,6 +238,7 @@ export default function (component) {
     root.dataset.revision = data.revision;
     root.dataset.drawMs = String(Math.round(performance.now() - t0));
     root.dataset.drawnAt = String(performance.now());
+    if (data.live) catchUp(root, data.live);
   }).catch((err) => {
     root.textContent = "The 3D view could not be drawn: " + err.message;
     root.dataset.error = String(err.message);

@@ -112,8 +112,9 @@ def test_hypersphere_gamma_scale_asks_for_its_frames_then_both_scenes_follow_the
         index = int(slider.input_value())
         _shows(page, index)
         # anisotropic input, LayerNorm with γ = g: d = 3 is drawn exactly, every output at radius g·√3
-        out = page.evaluate(f"() => {{ const t = document.querySelector('{VIEW}')._fullData[1];"
-                            " return [t.x[0], t.y[0], t.z[0]]; }}")  # fmt: skip
+        out = page.evaluate(
+            f"() => {{ const t = document.querySelector('{VIEW}')._fullData[1]; return [t.x[0], t.y[0], t.z[0]]; }}"
+        )
         radii[index] = sum(c * c for c in out) ** 0.5
         assert revision(page) == rev, "the page reran while the slider was held"
     page.mouse.up()
