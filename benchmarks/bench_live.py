@@ -37,7 +37,11 @@ from tests.helpers.browser import CHROMIUM, FLAGS, VIEW, median_text_rerun, open
 CASES = [
     ("batch", 0, "bt_cloud", "Batch size B", "bt_batch"),
     ("hypersphere", 0, "hs_view", "γ scale", "hs_gscale"),
+    ("groups", 0, "gn_groups", "Groups G", "gn_G_12"),
+    ("jacobian", 0, "jc_view", "Input scale s", "jc_scale"),
+    ("cube", 0, "cb_cube", "Feature j", "cb_j_8"),
 ]
+FIRST = ["batch", "hypersphere"]  # pages whose first figure is timed with and without frames
 
 
 @contextmanager
@@ -144,7 +148,7 @@ def main() -> None:
                 f"{step / floor:>9.2f}x   ({len(steps)} steps, max {max(steps) * 1000:.0f} ms)"
             )
         print(f"{'page':<12} {'first figure, frames s':>24} {'without s':>10} {'ratio':>6}")
-        for path in dict.fromkeys(c[0] for c in CASES):
+        for path in FIRST:
             with_frames = statistics.median(open_view(page, app, path) for _ in range(max(3, args.repeats // 3)))
             without = statistics.median(open_view(page, off, path) for _ in range(max(3, args.repeats // 3)))
             print(f"{path:<12} {with_frames:>24.2f} {without:>10.2f} {with_frames / without:>5.2f}x")
