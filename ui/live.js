@@ -53,6 +53,7 @@ function wire(box) {
   const { input, value } = box.__parts;
   let lastKey = 0, timer = null;
   const show = () => {
+    input.dataset.inputAt = String(performance.now());  // benchmarks/bench_live.py: input -> frame drawn
     const i = Number(input.value);
     const text = box.__labels[i];
     value.textContent = text;
