@@ -135,11 +135,12 @@ for i, n in enumerate(KEY_COUNTS):
 bar.empty()
 if len(frac) == len(KEY_COUNTS):
     ns = np.array(KEY_COUNTS)
-    series = [
-        charts.Series(f"{label}: {what}", np.array([frac[n][v][i] for n in KEY_COUNTS]), dash=dash,
-                      colour=charts.SERIES_COLOURS[label])
-        for i, what, dash in ((0, "sets with one", "solid"), (1, "share of keys (dotted)", "dot"))
+    series = [  # every line its own colour; dash and marker tell the two measures apart as well
+        charts.Series(f"{label}: {what}", np.array([frac[n][v][i] for n in KEY_COUNTS]), dash=dash, symbol=symbol,
+                      colour=(charts.PAIRED_COLOURS if i else charts.SERIES_COLOURS)[label])
         for v, label in ui.labels.ATTENTION_VARIANTS.items()
+        for i, what, dash, symbol in ((0, "sets with one", "solid", "circle"), (1, "share of keys (dotted)", "dot",
+                                                                               "square"))
     ]  # fmt: skip
     fig = charts.lines_figure(ns, series, xlabel="keys per set n", ylabel="fraction", log_x=True, height=380)
     ui.plotly_view(fig, key="at_fraction", revision=f"{k['dim']}-{k['sets']}", link_cameras=False, defer=True)

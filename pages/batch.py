@@ -34,7 +34,12 @@ def controls_ui() -> dict:
     return {"kind": kind, "batch_size": b, "tokens": t, "dim": d, "batches": k}
 
 
-@st.cache_data(max_entries=32, show_spinner="BatchNorm in K batches at every B = 2 … 512…")
+CLOUDS = "BatchNorm in K batches at every B = 2 … 512"
+POPULATION = "Comparing batch statistics with the population"
+TRAIN_EVAL = "Training nn.BatchNorm1d's running statistics"
+
+
+@st.cache_data(max_entries=32, show_spinner=False)  # ui.heavy shows CLOUDS with its progress
 def cached_clouds(kind, tokens, dim, batches):
     """The cloud at every B on one basis and one axis range, and the spread sweep they give."""
     return batch.clouds(kind, batch_sizes=SWEEP, tokens=tokens, dim=dim, batches=batches)
@@ -51,7 +56,7 @@ def _cloud_figure(cl: batch.Cloud):
     return scenes.cloud_figure(cl.points, cl.layernorm, axis_labels=cl.labels, ranges=cl.ranges)
 
 
-@st.cache_data(max_entries=16, show_spinner="Comparing batch statistics with the population…")
+@st.cache_data(max_entries=16, show_spinner=False)
 def cached_population(tokens, dim, batches):
     kinds = [
         ("Gaussian (image-like)", "gaussian", False),
@@ -62,7 +67,7 @@ def cached_population(tokens, dim, batches):
     return batch_stats.population(kinds, batch_sizes=SWEEP, tokens=tokens, dim=dim, batches=min(batches, 50))
 
 
-@st.cache_data(max_entries=32, show_spinner="Training nn.BatchNorm1d's running statistics…")
+@st.cache_data(max_entries=32, show_spinner=False)
 def cached_train_eval(kind, tokens, dim, steps, momentum, r_max, d_max):
     return batch_running.train_eval(
         kind, batch_sizes=SWEEP, tokens=tokens, dim=dim, steps=steps, momentum=momentum, r_max=r_max, d_max=d_max
@@ -92,7 +97,7 @@ def _series(sweep_series: dict[str, np.ndarray]) -> list[charts.Series]:
 
 def cloud_section(c: dict, rev: str) -> None:
     st.subheader("One token, many batches")
-    cs = ui.guarded(cached_clouds, c["kind"], c["tokens"], c["dim"], c["batches"], stop=False)
+    cs = ui.guarded(ui.heavy, cached_clouds, c["kind"], c["tokens"], c["dim"], c["batches"], label=CLOUDS, stop=False)
     if cs is None:
         return
     cl = cs.by_batch[c["batch_size"]]
@@ -125,7 +130,7 @@ def cloud_section(c: dict, rev: str) -> None:
 
 
 def sweep_section(c: dict, rev: str) -> None:
-    cs = ui.guarded(cached_clouds, c["kind"], c["tokens"], c["dim"], c["batches"], stop=False)
+    cs = ui.guarded(ui.heavy, cached_clouds, c["kind"], c["tokens"], c["dim"], c["batches"], label=CLOUDS, stop=False)
     if cs is None:
         return
     sw = cs.sweep
@@ -179,7 +184,7 @@ def _why_not_one_over_root_b(kind: str, slope: float) -> str:
 
 def population_section(c: dict, rev: str) -> None:
     st.subheader("Batch statistics against the population")
-    pop = ui.guarded(cached_population, c["tokens"], c["dim"], c["batches"], stop=False)
+    pop = ui.guarded(ui.heavy, cached_population, c["tokens"], c["dim"], c["batches"], label=POPULATION, stop=False)
     if pop is None:
         return
     fig = charts.lines_figure(
@@ -239,7 +244,10 @@ def train_eval_section(c: dict, rev: str) -> None:
         help="Clip on (μ_B − μ)/σ. Loose clips make training use the running statistics.",
     )  # fmt: skip
     momentum = ui.labels.MOMENTA[label]
-    te = ui.guarded(cached_train_eval, c["kind"], c["tokens"], c["dim"], steps, momentum, r_max, d_max, stop=False)
+    te = ui.guarded(
+        ui.heavy, cached_train_eval, c["kind"], c["tokens"], c["dim"], steps, momentum, r_max, d_max,
+        label=TRAIN_EVAL, stop=False,
+    )  # fmt: skip
     if te is None:
         return
     fig = charts.lines_figure(

@@ -41,12 +41,16 @@ def controls_ui() -> dict:
     return {"norm": norm, "kind": kind, "batch": b, "tokens": t, "dim": d, "groups": g, "probe": (pb - 1) * t + pt - 1}
 
 
-@st.cache_data(max_entries=32, show_spinner="Differentiating every output with respect to every input…")
+JACOBIAN = "Differentiating every output with respect to every input"
+MOTION = "Sliding the probe token"
+
+
+@st.cache_data(max_entries=32, show_spinner=False)  # ui.heavy shows JACOBIAN with its progress
 def cached_coupling(norm, kind, batch, tokens, dim, groups_, probe):
     return coupling.coupling(norm, kind, batch=batch, tokens=tokens, dim=dim, groups=groups_, probe=probe)
 
 
-@st.cache_data(max_entries=32, show_spinner="Sliding the probe token…")
+@st.cache_data(max_entries=32, show_spinner=False)
 def cached_motion(norm, kind, batch, tokens, dim, groups_, probe, direction):
     return coupling.motion(
         norm, kind, batch=batch, tokens=tokens, dim=dim, groups=groups_, probe=probe, direction=direction
@@ -85,8 +89,9 @@ c = controls_ui()
 ui.share_caption()
 n_tok = c["batch"] * c["tokens"]
 cp = ui.guarded(
-    cached_coupling, c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"], stop=False
-)
+    ui.heavy, cached_coupling, c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"],
+    label=JACOBIAN, stop=False,
+)  # fmt: skip
 label = ui.labels.NORMS[c["norm"]] + (f" (G = {c['groups']})" if c["norm"] == "groupnorm" else "")
 rev = f"{c}"
 if cp is not None:
@@ -150,8 +155,8 @@ def motion_section(c: dict, label: str, rev: str) -> None:
         "LayerNorm removes the mean, so the probe's own LayerNorm output stays put.",
     )  # fmt: skip
     mo = ui.guarded(
-        cached_motion, c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"], direction,
-        stop=False,
+        ui.heavy, cached_motion, c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"],
+        direction, label=MOTION, stop=False,
     )  # fmt: skip
     if mo is not None:
         steps = [round(float(s), 2) + 0.0 for s in mo.steps]  # + 0.0: no "-0.0" label

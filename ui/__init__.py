@@ -11,6 +11,7 @@ Pages use the names below (``ui.plotly_view``, ``ui.BIND``, …); each lives in 
 - ``real_inputs``: MiniLM's residual stream and uploaded files; ``sidebar``: the device line
 - ``present``: presentation mode (``?present=1``): large type in figures and page, 1920 × 1080 PNGs
 - ``lessons``: the lesson picker, Previous/Next and the lesson editor (app.py draws it under the pages)
+- ``heavy_views``: ``heavy``, a cold heavy view as a heavy job of the one pool (its place in the queue shown)
 - ``warm``: from the app's first open, every page's default view computed in the background by a headless visit
   (jobs of ``normviz.core.jobs``' one pool); pages keep their own ``st.cache_data`` wrappers, which the visit fills
 """
@@ -18,6 +19,7 @@ Pages use the names below (``ui.plotly_view``, ``ui.BIND``, …); each lives in 
 from ui import labels
 from ui.controls import guarded, index_slider, sample, select_sliders
 from ui.export_buttons import export_buttons
+from ui.heavy_views import heavy
 from ui.links import BIND, share_caption
 from ui.live import frames as live_frames
 from ui.live import live_slider, live_view
@@ -29,6 +31,7 @@ __all__ = [
     "BIND",
     "export_buttons",
     "guarded",
+    "heavy",
     "index_slider",
     "labels",
     "live_frames",

@@ -63,14 +63,56 @@ function is3d(layout) {
 
 function followWidth(frame, root) {
   // the figure fills its column and follows it (sidebar collapsed, window resized): plotly's own
-  // `responsive` listens to the window only
+  // `responsive` listens to the window only. A 3D view is drawn again, so its cameras fit the new width.
   let width = frame.clientWidth, timer = null;
   new ResizeObserver(() => {
     if (frame.clientWidth === width) return;
     width = frame.clientWidth;
     clearTimeout(timer);
-    timer = setTimeout(() => { if (root._fullLayout) window.Plotly.Plots.resize(root); }, 100);
+    timer = setTimeout(() => {
+      if (!root._fullLayout) return;
+      const redrawn = root.__normvizDraw && is3d(root._fullLayout) ? root.__normvizDraw() : Promise.resolve();
+      redrawn.then(() => window.Plotly.Plots.resize(root));  // react keeps the old width: resize takes the new
+    }, 100);
   }).observe(frame);
+}
+
+const DEFAULT_EYE = { x: 1.25, y: 1.25, z: 1.25 };  // plotly's own first camera
+const FIT_ASPECT = 1.45;  // a scene narrower than this (width / height) is seen from further away
+const MIN_ASPECT = 0.9;  // and no scene is drawn narrower than this: the figure gets shorter instead
+const MIN_HEIGHT = 320;
+
+function sceneBoxes(layout, width, bars) {
+  // each scene's size in pixels: the plot area (less ~70 px that plotly takes for a colour bar) × its domain
+  const m = layout.margin || {};
+  const plotW = width - (m.l ?? 80) - (m.r ?? 80) - (bars ? 70 : 0);
+  const plotH = (layout.height || 450) - (m.t ?? 100) - (m.b ?? 80);
+  return Object.keys(layout).filter((k) => /^scene\d*$/.test(k)).map((s) => {
+    const dom = layout[s].domain || {}, [x0, x1] = dom.x || [0, 1], [y0, y1] = dom.y || [0, 1];
+    return { s, w: plotW * (x1 - x0), h: plotH * (y1 - y0), dy: y1 - y0 };
+  });
+}
+
+function fitScenes(layout, width, data) {
+  // plotly draws a 3D scene with a fixed vertical field of view: a scene narrower than it is tall (two
+  // scenes side by side in a 660 px column at 125% zoom) loses its sides first, axis titles and ticks.
+  // A too narrow scene makes the figure shorter, then each first camera moves back by FIT_ASPECT / aspect
+  // so the box and its labels stay inside the scene's domain (a camera the user turned stays theirs).
+  const bars = (data || []).some((t) => t.showscale || (t.marker && t.marker.showscale));
+  let boxes = sceneBoxes(layout, width, bars);
+  const narrowest = boxes.reduce((a, b) => (b.w / b.h < a.w / a.h ? b : a), boxes[0]);
+  if (narrowest && narrowest.w / narrowest.h < MIN_ASPECT) {
+    const cut = narrowest.h - narrowest.w / MIN_ASPECT;  // pixels of that scene's height to lose
+    layout.height = Math.max(MIN_HEIGHT, Math.round((layout.height || 450) - cut / narrowest.dy));
+    boxes = sceneBoxes(layout, width, bars);
+  }
+  for (const { s, w, h } of boxes) {
+    const k = FIT_ASPECT / (w / Math.max(1, h));
+    if (!(k > 1)) continue;
+    const cam = (layout[s].camera = Object.assign({}, layout[s].camera || {}));
+    const eye = cam.eye || DEFAULT_EYE;
+    cam.eye = { x: eye.x * k, y: eye.y * k, z: eye.z * k };
+  }
 }
 
 function isFull(frame) {
@@ -109,14 +151,18 @@ function fullscreenButton(frame, root) {
 }
 
 function draw(root, spec, data) {
-  // one path for every drawing of a view: a figure from Python, or a live control's frame (ui/live.js)
+  // one path for every drawing of a view: a figure from Python, a live control's frame (ui/live.js), and
+  // again when the theme changes (watchTheme) or the column's width does (followWidth): the figure in the
+  // theme's colours, cameras fitted to the column's width
   const Plotly = window.Plotly;
   const frame = root.parentElement;
   const colors = themeColors();
+  root.__normvizTheme = colors.text;
   const layout = Object.assign({}, spec.layout || {});
   layout.font = Object.assign({ color: colors.text }, layout.font || {});
   layout.hoverlabel = Object.assign({ bgcolor: colors.bg, font: { color: colors.text } }, layout.hoverlabel || {});
   opaqueSceneGrids(layout, colors);
+  fitScenes(layout, frame.clientWidth || 700, spec.data);
   if (layout.meta && layout.meta.link_cameras && root.__normvizCamera) {
     // Plotly.react keeps the camera of the scene the user dragged (uirevision) but not of the scenes
     // we turned with Plotly.relayout: hand every scene the shared camera so they stay linked
@@ -180,6 +226,7 @@ function showFrame(root, i, control) {
       data: base.spec.data.map((t, k) => (f.t[k] ? Object.assign({}, t, f.t[k]) : t)),
       layout: Object.assign({}, base.spec.layout, f.l),
     };
+    root.__normvizDraw = () => draw(root, spec, base.data);  // a theme or width change redraws this frame
     root.__normvizBusy = draw(root, spec, base.data).then(() => {
       root.dataset.frame = String(j);
       root.dataset.frameMs = String(Math.round(performance.now() - t0));
@@ -193,6 +240,17 @@ function showFrame(root, i, control) {
   };
   step();
   return true;
+}
+
+function watchTheme() {
+  // Streamlit's menu switches the theme without a rerun: draw every view again in the new colours
+  if (window.__normvizThemeWatch) return;
+  window.__normvizThemeWatch = setInterval(() => {
+    const text = themeColors().text;
+    for (const root of document.querySelectorAll(".normviz-plot")) {
+      if (root.__normvizDraw && root._fullLayout && root.__normvizTheme !== text) root.__normvizDraw();
+    }
+  }, 400);
 }
 
 export default function (component) {
@@ -215,6 +273,7 @@ export default function (component) {
     followWidth(frame, root);
   }
   const frame = root.parentElement;
+  watchTheme();
   if (!data || !data.figure) return;
   if (root.__normvizLast === data.figure) {  // same figure as drawn: nothing to redo
     root.dataset.revision = data.revision;
@@ -227,14 +286,14 @@ export default function (component) {
   root.__normvizLast = data.figure;
   const t0 = performance.now();
   root.dataset.receivedAt = String(t0);
-  const spec = JSON.parse(data.figure);
   // secondary charts wait one task, so the 3D view (drawn first) is not held up behind them
   // (they wait for the main view's latest draw, then for the next frame)
   const main = window.__normvizMainDraw || Promise.resolve();
   const ready = data.defer
     ? loadPlotly().then((P) => main.then(() => nextFrame(P)))
     : loadPlotly();
-  const drawn = ready.then(() => draw(root, spec, data)).then(() => {
+  root.__normvizDraw = () => draw(root, JSON.parse(data.figure), data);
+  const drawn = ready.then(() => draw(root, JSON.parse(data.figure), data)).then(() => {
     root.dataset.revision = data.revision;
     root.dataset.drawMs = String(Math.round(performance.now() - t0));
     root.dataset.drawnAt = String(performance.now());
@@ -243,6 +302,6 @@ export default function (component) {
     root.textContent = "The 3D view could not be drawn: " + err.message;
     root.dataset.error = String(err.message);
   });
-  if (data.live) liveView(root, spec, data);
+  if (data.live) liveView(root, JSON.parse(data.figure), data);
   if (!data.defer) window.__normvizMainDraw = drawn.catch(() => {});
 }

@@ -20,6 +20,7 @@ from ui import present
 
 _JS = (Path(__file__).parent / "plot_view.js").read_text()
 _component = st.components.v2.component("normviz.plotly_view", js=_JS, isolate_styles=False)
+_preload = st.components.v2.component("normviz.plotly_preload", js=_JS, isolate_styles=False)  # draws nothing
 
 
 def plotly_view(
@@ -51,7 +52,7 @@ def plotly_view(
 def preload() -> None:
     """Start loading plotly.js in the browser now (app.py calls it before the page runs), so a first visit's
     figure does not wait for the 4.6 MB script after the page has computed. Draws nothing."""
-    _component(key="normviz_plotly_preload", data={"preload": True})
+    _preload(key="normviz_plotly_preload", data={"preload": True})
 
 
 def figure_dict(fig: go.Figure, *, present: bool) -> dict:

@@ -15,11 +15,15 @@ KEY = "present"  # the URL parameter: ?present=1 (also read: true, on, yes)
 LABEL = "Presentation mode"
 PNG_SIZE = (1920, 1080)  # the PNG export while it is on: a projector's full-HD frame, at scale 1
 
-# larger page text; headings, captions and widgets follow (Streamlit sizes them in rem)
+# larger page text (px, not rem: widgets keep their own size, so a page's compact bar of controls stays one
+# or two rows and the figure below it stays in the top half of the screen); less empty room above the title
 _CSS = """<style>
-html { font-size: 20px; }
-[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.1rem; }
-[data-testid="stCaptionContainer"] { font-size: 0.95rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 22px; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 19px; }
+[data-testid="stExpander"] summary p { font-size: 20px; }
+.stMain [data-testid="stWidgetLabel"] p, .stMain [role="radiogroup"] p, .stMain [data-testid="stCheckbox"] p,
+.stMain [data-testid="stSliderThumbValue"], .stMain [data-testid="stSliderThumbValue"] p { font-size: 16px; }
 </style>"""
 
 

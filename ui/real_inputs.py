@@ -6,8 +6,10 @@ input with a ``normviz.io.real_input.RealInput`` (``ModelInput`` or ``UploadInpu
 cached views take as an argument.
 
 An uploaded file belongs to the session that uploaded it: the parsed ``Upload`` lives in that session's
-``st.session_state`` (one per page prefix; a new file replaces the old one), never in a store shared by all
-sessions, so no other student can see or evict it, and it goes when the session ends. Views cached with
+``st.session_state`` (one file per session: a new file, on any page, replaces the old one), never in a store
+shared by all sessions, so no other student can see or evict it, and it goes when the session ends. All files
+held by all sessions together are capped (``NORMVIZ_UPLOADS_MB``, default 1024 MB): when the server is full, a
+new upload is refused with a message and nothing held is touched. Views cached with
 ``cache_view`` first check that the calling session holds every ``UploadInput`` they are given, so a cache
 entry made from another session's file is never served to a session that does not hold the same file.
 """
@@ -16,6 +18,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import threading
+import weakref
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +36,18 @@ __all__ = ["ModelInput", "RealInput", "UploadInput", "cache_view", "held", "hold
 
 STORE = "_uploads"  # st.session_state key: {page prefix: _Held}, this session's uploaded files only
 
-GONE = "The uploaded file is not held by this session (the page was reloaded or the file replaced): upload it again."
+GONE = (
+    "The uploaded file is not held by this session any more (the page was reloaded, the server restarted, or "
+    "another file was uploaded: a session holds one file at a time): upload it again."
+)
+NOT_CARRIED = (
+    "This view shows an uploaded file, and an uploaded file lives only in the memory of the session and the "
+    "server that received it: a link, a reload, a restarted server or a move to another server does not carry "
+    "it. Upload the file again to see it here."
+)
+ALL_UPLOADS_MB = int(os.environ.get("NORMVIZ_UPLOADS_MB", "1024"))  # every session's held files together
+_held_bytes: dict[int, int] = {}  # id(_Held) -> bytes, while a session holds it (a finalizer forgets it)
+_held_lock = threading.Lock()
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model (once per server)…")
@@ -61,11 +77,39 @@ def hold(
     old = store.get(prefix)
     if old is not None and old.file_id == file_id and old.spec.drop_nonfinite == drop_nonfinite:
         return old.spec, old.upload
-    store.pop(prefix, None)  # the old file goes before the new one is read, even if reading fails
+    store.clear()  # one file per session: the old one goes before the new one is read, even if reading fails
     up = uploads.load(name, data, drop_nonfinite=drop_nonfinite)
     spec = UploadInput(hashlib.sha256(data).hexdigest()[:16], drop_nonfinite)
-    store[prefix] = _Held(file_id, spec, up)
+    h = _Held(file_id, spec, up)
+    _count(h)
+    store[prefix] = h
     return spec, up
+
+
+def held_mb() -> float:
+    """MB of uploaded activations all sessions on this server hold now."""
+    with _held_lock:
+        return sum(_held_bytes.values()) / 2**20
+
+
+def _count(h: _Held) -> None:
+    """Count ``h`` against the server's cap for as long as it lives; raise ValueError if it does not fit."""
+    n = h.upload.x.element_size() * h.upload.x.nelement() + h.upload.mask.nelement()
+    with _held_lock:
+        total = sum(_held_bytes.values())
+        if total + n > ALL_UPLOADS_MB * 2**20:
+            raise ValueError(
+                f"This server is full: its sessions hold {total / 2**20:.0f} MB of uploaded activations, and this "
+                f"file needs {n / 2**20:.0f} MB more than the {ALL_UPLOADS_MB} MB they may hold together. Try again "
+                "when other sessions have closed, or upload fewer tokens."
+            )
+        _held_bytes[id(h)] = n
+    weakref.finalize(h, _forget, id(h))
+
+
+def _forget(key: int) -> None:
+    with _held_lock:
+        _held_bytes.pop(key, None)
 
 
 def release(state: MutableMapping, prefix: str) -> None:
@@ -98,6 +142,7 @@ def cache_view(**cache_kwargs: Any) -> Callable[[Callable], Callable]:
             return cached(*args, **kwargs)
 
         checked.clear = cached.clear
+        checked.__normviz_cached__ = cached  # ui.heavy reads the cache behind the check
         return checked
 
     return wrap
@@ -119,7 +164,10 @@ def upload_ui(prefix: str) -> tuple[UploadInput, uploads.Upload] | None:
         help="Keep only the tokens whose values are all finite (the others are masked out).",
     )
     if file is None:
+        if STORE not in st.session_state:  # a new session opened on an upload view: a link, a reload, a new server
+            st.warning(NOT_CARRIED, icon=":material/cloud_off:")
         release(st.session_state, prefix)
+        st.session_state.setdefault(STORE, {})
         st.info(uploads.ACCEPTED, icon=":material/upload_file:")
         return None
     got = guarded(hold, st.session_state, prefix, file.file_id, file.name, file.getvalue(), drop, stop=False)

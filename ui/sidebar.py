@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from normviz.core import device
-from ui import plot_view, present, warm
+from ui import plot_view, present, theme_memory, warm
 
 
 def sidebar() -> None:
     with st.sidebar:
         plot_view.preload()
         present.toggle()
+        theme_memory.remember()
         readiness()
         st.caption(f"Computing on: **{device.describe()}**")
         with st.expander("What runs where", icon=":material/memory:"):
             st.caption("\n".join(f"- {line}" for line in device.placement_notes()))
+            if replica := os.environ.get("NORMVIZ_REPLICA"):  # set per replica behind a balancer (README: Deploy)
+                st.caption(f"Served by replica `{replica}`.")
 
 
 def _readiness_line(s: warm.Status) -> None:

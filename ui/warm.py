@@ -31,7 +31,7 @@ from ui import navigation
 __all__ = ["Status", "start", "status"]
 
 log = logging.getLogger("normviz.warm")
-VISIT_TIMEOUT = 120.0  # s: a page whose default run takes longer is logged and counted as not warmed
+VISIT_TIMEOUT = 600.0  # s: a page whose default run takes longer is logged and counted as not warmed
 _SUCCESS = ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
 
 _lock = threading.Lock()

@@ -3,9 +3,11 @@
 Every piece of work that should not hold up a page run goes through :func:`pool`: warming each page's default
 view when the app first opens, training runs, model capture. A job has a *key*; asking again for a key that is
 queued or running returns that same job (single flight), so sessions that want the same cold view wait for one
-computation instead of starting their own. *Heavy* jobs (training, capture, sweeps) run at most
-``heavy_limit`` at a time; the others wait in a queue that tells each job its place, while light jobs keep
-running on the remaining workers.
+computation instead of starting their own. Jobs run in two lanes, each with its own threads and its own
+first-come-first-served queue that tells each waiting job its place: *heavy* jobs (training, model capture,
+Jacobians, sweeps) run at most ``heavy_limit`` at a time; *light* jobs (the warm-up's page visits) on
+``workers`` threads of their own, so a queue of heavy work never holds up light work, and a light job may wait
+for heavy jobs without a deadlock (heavy jobs must not wait for other heavy jobs).
 
 A job's function takes the :class:`Job` itself: it may call ``job.report(fraction, message)`` to show
 progress, and a long job should poll ``job.stop_requested()`` and return early when it is set.
@@ -51,13 +53,14 @@ class Job:
         self._error: BaseException | None = None
         self._done = threading.Event()
         self._stop = threading.Event()
+        self.keep = True  # remembered by the pool once finished
 
     def __repr__(self) -> str:
         return f"Job({self.key!r}, {self.state}, place={self.place})"
 
     @property
     def place(self) -> int | None:
-        """1-based place among the queued jobs of its kind (heavy or light); None once it has started."""
+        """1-based place in its lane's queue (heavy or light); None once it has started."""
         return self._pool._place(self)
 
     def report(self, progress: float, message: str = "") -> None:
@@ -92,13 +95,13 @@ class Job:
 
 
 class Pool:
-    """``workers`` threads; at most ``heavy_limit`` of them run heavy jobs at once (first come, first served)."""
+    """``workers`` threads for light jobs and ``heavy_limit`` threads for heavy ones (first come, first served)."""
 
-    def __init__(self, workers: int = 3, heavy_limit: int = 2, *, name: str = "normviz-jobs") -> None:
+    def __init__(self, workers: int = 2, heavy_limit: int = 2, *, name: str = "normviz-jobs") -> None:
         if not (isinstance(workers, int) and workers >= 1):
             raise ValueError(f"workers must be a whole number ≥ 1, got {workers!r}")
-        if not (isinstance(heavy_limit, int) and 1 <= heavy_limit <= workers):
-            raise ValueError(f"heavy_limit must be between 1 and workers ({workers}), got {heavy_limit!r}")
+        if not (isinstance(heavy_limit, int) and heavy_limit >= 1):
+            raise ValueError(f"heavy_limit must be a whole number ≥ 1, got {heavy_limit!r}")
         self.workers, self.heavy_limit, self.name = workers, heavy_limit, name
         self._cond = threading.Condition()
         self._queue: list[Job] = []
@@ -109,11 +112,19 @@ class Pool:
         self._closed = False
 
     def submit(
-        self, key: str, fn: Callable[[Job], Any], *, label: str = "", heavy: bool = False, fresh: bool = False
+        self,
+        key: str,
+        fn: Callable[[Job], Any],
+        *,
+        label: str = "",
+        heavy: bool = False,
+        fresh: bool = False,
+        keep: bool = True,
     ) -> Job:
         """Queue ``fn(job)`` under ``key``, or return the job already queued or running under it. A finished job
         under the key is returned as it is (its result is kept) unless it failed or was cancelled, or
-        ``fresh=True`` asks for a new run."""
+        ``fresh=True`` asks for a new run. ``keep=False``: forget the job once it has finished (its result is
+        kept elsewhere, e.g. in a cache; only those holding the job can read it)."""
         if not isinstance(key, str) or not key:
             raise ValueError("a job needs a non-empty string key (what it computes, e.g. 'warm:batch')")
         with self._cond:
@@ -126,6 +137,7 @@ class Pool:
                 self._finished.move_to_end(key)
                 return old
             job = Job(self, key, fn, label or key, heavy)
+            job.keep = keep
             self._active[key] = job
             self._queue.append(job)
             self._start_threads()
@@ -167,16 +179,17 @@ class Pool:
 
     # internals; every one of these is called with self._cond held, except _run
     def _start_threads(self) -> None:
-        while len(self._threads) < self.workers:
-            t = threading.Thread(target=self._work, name=f"{self.name}-{len(self._threads)}", daemon=True)
-            self._threads.append(t)
-            t.start()
+        if self._threads:
+            return
+        for heavy, n in ((False, self.workers), (True, self.heavy_limit)):
+            for i in range(n):
+                name = f"{self.name}-{'heavy' if heavy else 'light'}-{i}"
+                t = threading.Thread(target=self._work, args=(heavy,), name=name, daemon=True)
+                self._threads.append(t)
+                t.start()
 
-    def _next(self) -> Job | None:
-        for job in self._queue:
-            if not job.heavy or self._running_heavy < self.heavy_limit:
-                return job
-        return None
+    def _next(self, heavy: bool) -> Job | None:
+        return next((job for job in self._queue if job.heavy == heavy), None)
 
     def _place(self, job: Job) -> int | None:
         with self._cond:
@@ -199,15 +212,15 @@ class Pool:
                 self._drop(job)
                 self._cond.notify_all()
 
-    def _work(self) -> None:
+    def _work(self, heavy: bool) -> None:
         while True:
             with self._cond:
-                job = self._next()
+                job = self._next(heavy)
                 while job is None:
                     if self._closed:
                         return
                     self._cond.wait()
-                    job = self._next()
+                    job = self._next(heavy)
                 self._queue.remove(job)
                 job.state, job.started = "running", time.monotonic()
                 self._running_heavy += job.heavy
@@ -224,7 +237,8 @@ class Pool:
             job.state = "failed" if error is not None else "done"
             job.finished = time.monotonic()
             self._active.pop(job.key, None)
-            self._finished[job.key] = job
+            if job.keep:
+                self._finished[job.key] = job
             while len(self._finished) > _FINISHED_KEPT:
                 self._finished.popitem(last=False)
             job._done.set()
@@ -244,11 +258,10 @@ def _env_int(name: str, default: int) -> int:
 
 
 def pool() -> Pool:
-    """The process's one pool: ``NORMVIZ_WORKERS`` threads (default 3), of which ``NORMVIZ_HEAVY`` (default 2,
-    one per core of a 2-core server) may run heavy jobs at once."""
+    """The process's one pool: ``NORMVIZ_WORKERS`` light threads (default 2) and ``NORMVIZ_HEAVY`` heavy ones
+    (default 2, one per core of a 2-core server)."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
-            workers = _env_int("NORMVIZ_WORKERS", 3)
-            _POOL = Pool(workers, min(_env_int("NORMVIZ_HEAVY", 2), workers))
+            _POOL = Pool(_env_int("NORMVIZ_WORKERS", 2), _env_int("NORMVIZ_HEAVY", 2))
         return _POOL

@@ -20,6 +20,7 @@ from normviz.figures.style import (
 )
 
 __all__ = [
+    "PAIRED_COLOURS",
     "REFERENCE_DASHES",
     "SERIES_COLOURS",
     "Series",
@@ -151,6 +152,13 @@ SERIES_COLOURS = {
     "projection + scaling (LayerNorm)": PALETTE["green"],
 }
 
+# a second measure of the same variant on one chart: a colour of its own (never a repeat told apart by dash only)
+PAIRED_COLOURS = {
+    "no LayerNorm (raw x)": PALETTE["sky"],
+    "projection only (x − μ1)": PALETTE["purple"],
+    "projection + scaling (LayerNorm)": PALETTE["blue"],
+}
+
 REFERENCE_DASHES = ("dash", "dot", "dashdot")  # reference lines, in order
 
 
@@ -160,6 +168,7 @@ class Series:
 
     ``x``: the series' own x (default: the figure's); ``colour``: default the next of ``SERIES_CYCLE``;
     ``dash``: a Plotly dash ("solid", "dot", "dash", ...); ``markers``: False draws a plain line;
+    ``symbol``: the markers' Plotly symbol ("circle", "square", ...), a cue besides colour and dash;
     ``low``/``high``: min–max error bars.
 
     >>> Series("Pre-LN", np.ones(3), dash="dot").dash
@@ -172,6 +181,7 @@ class Series:
     colour: str | None = None
     dash: str = "solid"
     markers: bool = True
+    symbol: str = "circle"
     low: np.ndarray | None = None
     high: np.ndarray | None = None
 
@@ -203,7 +213,7 @@ def lines_figure(
             "mode": "lines+markers" if s.markers else "lines", "line": {"color": colour, "width": 2, "dash": s.dash},
         }  # fmt: skip
         if s.markers:
-            trace["marker"] = {"size": 6}
+            trace["marker"] = {"size": 7, "symbol": s.symbol}
         if s.low is not None and s.high is not None:
             y, low, high = (np.asarray(v) for v in (s.y, s.low, s.high))  # differences in the input precision
             trace["error_y"] = {"type": "data", "symmetric": False, "array": f32(high - y), "arrayminus": f32(y - low),

@@ -13,6 +13,8 @@ from normviz.figures.style import PALETTE, TRANSPARENT, UIREVISION, scene_domain
 __all__ = ["cube_figure"]
 
 _CELL = 0.78  # edge of a drawn cell; the rest of each unit is the gap between cells
+_PAD = 0.5  # cells of empty room at each end of an axis: the tick labels of two axes never meet at a corner
+LATTICE = "#8c8c8c"  # mid grey: the cells' edges read on the light and on the dark theme
 
 # the 8 corners and 12 triangles of a unit cube
 _CORNERS = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 1, 1]], float)
@@ -23,6 +25,9 @@ _TRIS = np.array(
         [2, 3, 7], [2, 7, 6], [1, 2, 6], [1, 6, 5], [0, 3, 7], [0, 7, 4],  # back, right, left
     ]
 )  # fmt: skip
+
+
+_EDGES = ((0, 1), (1, 2), (2, 3), (3, 0), (4, 5), (5, 6), (6, 7), (7, 4), (0, 4), (1, 5), (2, 6), (3, 7))
 
 
 def _boxes(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -76,6 +81,7 @@ def cube_figure(panels: list[dict], *, cols: int = 4, height: int = 520) -> go.F
         flat &= ~chosen
         first = i == 0
         data.append(_mesh(pos[rest], PALETTE["grey"], 0.10, "other cells", scene, first))
+        data.append(_edges(pos, scene))
         if flat.any():
             data.append(_mesh(pos[flat], PALETTE["sky"], 0.9, "share its statistics", scene, first))
         data.append(_mesh(pos[chosen], PALETTE["vermillion"], 1.0, "the chosen cell", scene, first))
@@ -83,8 +89,8 @@ def cube_figure(panels: list[dict], *, cols: int = 4, height: int = 520) -> go.F
             "domain": dom,
             # proportions of the block: every cell a cube
             "aspectmode": "manual",
-            "aspectratio": {"x": d / max(shape_max := max(B, T, d), 1), "y": T / shape_max, "z": B / shape_max},
-            "camera": {"eye": {"x": -1.6, "y": -1.85, "z": 1.25}},
+            "aspectratio": {k: (n + 2 * _PAD) / (max(B, T, d) + 2 * _PAD) for k, n in (("x", d), ("y", T), ("z", B))},
+            "camera": {"eye": {"x": -1.25, "y": -1.45, "z": 1.0}},
             "xaxis": _cell_axis("feature j", d),
             "yaxis": _cell_axis("token t", T),
             "zaxis": _cell_axis("sequence b", B),
@@ -101,13 +107,26 @@ def cube_figure(panels: list[dict], *, cols: int = 4, height: int = 520) -> go.F
     return go.Figure(data=data, layout=layout)
 
 
+def _edges(cells: np.ndarray, scene: str) -> dict:
+    """Every cell's 12 edges as one polyline (NaN between edges) in a mid grey that reads on a light and on a
+    dark background: the lattice stays visible where the faint faces of the other cells nearly vanish."""
+    lo = cells + (1 - _CELL) / 2
+    seg = []
+    for a, b in _EDGES:
+        seg += [lo + _CORNERS[a] * _CELL, lo + _CORNERS[b] * _CELL, np.full_like(lo, np.nan)]
+    pts = np.stack(seg, 1).reshape(-1, 3)[:-1].astype(np.float32)  # no trailing NaN (plotly.js drops the lines)
+    return {"type": "scatter3d", "mode": "lines", "x": pts[:, 0], "y": pts[:, 1], "z": pts[:, 2], "scene": scene,
+            "line": {"color": LATTICE, "width": 1}, "opacity": 0.55, "hoverinfo": "skip", "showlegend": False,
+            "name": "cell edges"}  # fmt: skip
+
+
 def _cell_axis(title: str, n: int) -> dict:
     ticks = np.arange(n) + 0.5
     return {
         "title": {"text": title},
         "tickvals": ticks.astype(np.float32),
         "ticktext": [str(k + 1) for k in range(n)],
-        "range": [0, n],
+        "range": [-_PAD, n + _PAD],  # room between the box's corners and the first ticks of two axes
         "showgrid": False,  # the cells are the grid
         "zeroline": False,
         "showbackground": False,

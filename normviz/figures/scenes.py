@@ -15,6 +15,7 @@ from normviz.figures.style import (
     SERIES_CYCLE,
     SYMBOLS,
     cube_axes,
+    inset_ticks,
     scene_axes,
     scene_domains,
     scene_layout,
@@ -259,7 +260,7 @@ def _ranged_axes(labels, ranges, point_sets) -> dict:
         return cube_axes(labels, point_sets)
     axes = scene_axes(labels, 1.0)
     for ax, (lo, hi) in zip(("xaxis", "yaxis", "zaxis"), np.asarray(ranges, dtype=np.float64), strict=True):
-        axes[ax]["range"] = [float(lo), float(hi)]
+        axes[ax] |= {"range": [float(lo), float(hi)], **inset_ticks(float(lo), float(hi))}
     return {"aspectmode": "cube", **axes}
 
 
@@ -377,7 +378,7 @@ def small_multiples_figure(panels: list[dict], *, cols: int = 3, height: int = 6
                     "cmin": cmin,
                     "cmax": cmax if cmax > cmin else cmin + 1,
                     "showscale": i == len(panels) - 1,
-                    "colorbar": {"title": {"text": color_label}, "len": 0.6, "thickness": 12},
+                    "colorbar": {"title": {"text": color_label, "side": "right"}, "len": 0.6, "thickness": 12},
                 },
                 "scene": scene,
                 "showlegend": False,
@@ -387,7 +388,7 @@ def small_multiples_figure(panels: list[dict], *, cols: int = 3, height: int = 6
         )
         ref_pts = [] if ref is None or ref.curve is None else [np.asarray(ref.curve).reshape(-1, 3)]
         axes = cube_axes(p["labels"], [pts, *ref_pts])
-        layout[scene] = axes | {"domain": dom, "camera": {"eye": {"x": 1.5, "y": 1.5, "z": 1.0}}}
+        layout[scene] = axes | {"domain": dom, "camera": CAMERA}
         notes.append(scene_title(p["title"], dom))
     layout |= scene_layout(height=height, top=30, annotations=notes)
     return go.Figure(data=data, layout=layout)

@@ -21,6 +21,7 @@ __all__ = [
     "base_layout",
     "cube_axes",
     "f32",
+    "inset_ticks",
     "panel_title",
     "presentation",
     "scene_axes",
@@ -79,7 +80,7 @@ def cube_axes(labels, point_sets) -> dict:
 
 
 def scene_axes(labels, half: float) -> dict:
-    """A 3D scene's three axes, titled ``labels``, each spanning −half … half."""
+    """A 3D scene's three axes, titled ``labels``, each spanning −half … half, ticked by :func:`inset_ticks`."""
     return {
         ax: {
             "title": {"text": label},
@@ -87,9 +88,40 @@ def scene_axes(labels, half: float) -> dict:
             "zerolinecolor": GRID,
             "backgroundcolor": TRANSPARENT,
             "range": [-half, half],
+            **inset_ticks(-half, half),
         }
         for ax, label in zip(("xaxis", "yaxis", "zaxis"), labels, strict=True)
     }
+
+
+_NICE = (1.0, 2.0, 2.5, 5.0, 10.0)
+
+
+def inset_ticks(lo: float, hi: float, *, most: int = 4, inset: float = 0.12) -> dict:
+    """At most ``most`` round tick values on [lo, hi], none within ``inset`` of the span from either end.
+
+    Plotly's own 3D ticks reach the ends of each range, where the labels of two axes meeting at a corner of
+    the box fall on top of each other ("−1.5" over "−1.5"); ticks kept off the ends leave every corner clear.
+    Labels use the true minus sign, as Plotly's do.
+
+    >>> inset_ticks(-1.62, 1.62)["ticktext"]
+    ['−1', '0', '1']
+    >>> inset_ticks(0.0, 37.0)["tickvals"]
+    [10.0, 20.0, 30.0]
+    """
+    span = hi - lo
+    if not span > 0:
+        return {}
+    inner_lo, inner_hi = lo + inset * span, hi - inset * span
+    for nice in (n * 10.0**e for e in range(int(np.floor(np.log10(span))) - 2, int(np.ceil(np.log10(span))) + 1)
+                 for n in _NICE):  # fmt: skip
+        first, last = np.ceil(inner_lo / nice), np.floor(inner_hi / nice)
+        if last - first + 1 <= most:
+            vals = [round(float(k * nice), 12) for k in np.arange(first, last + 1)]
+            break
+    else:  # pragma: no cover - the largest step (≥ the span) always leaves at most one tick
+        return {}
+    return {"tickvals": vals, "ticktext": [f"{v:.4g}".replace("-", "−") for v in vals]}
 
 
 def scene_layout(*, height: int, top: int = 10, **layout) -> dict:

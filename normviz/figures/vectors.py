@@ -10,7 +10,7 @@ from normviz.figures.style import PALETTE, f32, scene_axes, scene_layout
 __all__ = ["jacobian_figure", "keys_figure"]
 
 # first view of the Jacobian scene: from the side of the all-ones axis, so the axis and the plane ⟂ 1 both show
-_SIDE_CAMERA = {"eye": {"x": 1.45, "y": -1.0, "z": 0.55}}
+_SIDE_CAMERA = {"eye": {"x": 1.85, "y": -1.28, "z": 0.7}}  # far enough that no tick label is cut off
 
 
 def _arrow(start: np.ndarray, vec: np.ndarray, colour: str, name: str, *, dash: str = "solid") -> list[dict]:
@@ -59,8 +59,14 @@ def jacobian_figure(
         data += _arrow(np.asarray(start), np.asarray(vec), colour, name)
     layout = scene_layout(
         height=height,
-        scene={"camera": _SIDE_CAMERA, "aspectmode": "cube", **scene_axes(("x₁", "x₂", "x₃"), h)},
-        legend={"orientation": "h", "y": 1.0, "x": 0},
+        # the legend (up to eight entries) beside the scene, not over it: the scene is wider than tall anyway
+        scene={
+            "camera": _SIDE_CAMERA,
+            "aspectmode": "cube",
+            "domain": {"x": [0.0, 0.68], "y": [0.0, 1.0]},
+            **scene_axes(("x₁", "x₂", "x₃"), h),
+        },
+        legend={"x": 0.7, "y": 0.5, "yanchor": "middle", "itemsizing": "constant"},
     )
     return go.Figure(data=data, layout=layout)
 
@@ -102,8 +108,8 @@ def keys_figure(
     half = 1.08 * max(float(np.abs(p).max()) for p in pool)
     layout = scene_layout(
         height=height,
-        scene={"camera": {"eye": {"x": 1.3, "y": 1.3, "z": 1.3}}, "aspectmode": "cube",
-               **scene_axes(("k₁", "k₂", "k₃"), half)},
-        legend={"orientation": "h", "y": 1.0, "x": 0},
+        scene={"camera": {"eye": {"x": 1.5, "y": 1.5, "z": 1.5}}, "aspectmode": "cube",
+               "domain": {"x": [0.0, 0.68], "y": [0.0, 1.0]}, **scene_axes(("k₁", "k₂", "k₃"), half)},
+        legend={"x": 0.7, "y": 0.5, "yanchor": "middle", "itemsizing": "constant"},
     )  # fmt: skip
     return go.Figure(data=data, layout=layout)

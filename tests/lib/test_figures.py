@@ -146,3 +146,68 @@ def test_categories_are_discrete_colours_with_a_legend_never_a_colour_bar():
     assert names == ["sequence 1", "sequence 2", "sequence 3", "sequence 8"] and fig["layout"]["showlegend"]
     many = scenes.sphere_pair_figure(pts, pts, categories=np.arange(8)).to_dict()["data"][0]["marker"]
     assert len({(c, s) for c, s in zip(many["color"], many["symbol"], strict=True)}) == 8  # colour x symbol unique
+
+
+def test_paired_measures_each_have_their_own_colour_and_marker():
+    labels = list(charts.PAIRED_COLOURS)
+    series = [
+        charts.Series(f"{label}: {what}", np.ones(3), dash=dash, symbol=symbol,
+                      colour=(charts.PAIRED_COLOURS if i else charts.SERIES_COLOURS)[label])
+        for label in labels
+        for i, what, dash, symbol in ((0, "sets", "solid", "circle"), (1, "keys", "dot", "square"))
+    ]  # fmt: skip
+    traces = _decoded(charts.lines_figure(np.arange(3.0), series))["data"]
+    colours = [t["line"]["color"] for t in traces]
+    assert len(set(colours)) == len(traces) == 6 and set(colours) <= set(PALETTE.values())
+    assert [t["marker"]["symbol"] for t in traces] == ["circle", "square"] * 3
+    assert [t["line"]["dash"] for t in traces] == ["solid", "dot"] * 3
+
+
+@pytest.mark.parametrize("lo, hi", [(-1.62, 1.62), (0.0, 37.0), (-35.0, 35.0), (-0.05, 0.05), (2.0, 2.5), (-3, 9)])
+def test_3d_ticks_stay_off_the_ends_of_each_axis(lo, hi):
+    from normviz.figures.style import inset_ticks
+
+    t = inset_ticks(lo, hi)
+    vals = np.array(t["tickvals"])
+    span = hi - lo
+    assert 2 <= len(vals) <= 4
+    assert vals.min() >= lo + 0.12 * span - 1e-9 and vals.max() <= hi - 0.12 * span + 1e-9
+    steps = np.diff(vals)
+    assert np.allclose(steps, steps[0])  # evenly spaced
+    assert [float(s.replace("−", "-")) for s in t["ticktext"]] == pytest.approx(list(vals))
+
+
+def test_every_3d_scene_builder_uses_inset_ticks():
+    from normviz.figures import scenes, vectors
+
+    pts = np.random.default_rng(0).normal(size=(20, 3))
+    figs = [
+        scenes.sphere_pair_figure(pts, pts * 3),
+        scenes.cloud_figure(pts, pts[0], axis_labels=("a", "b", "c"), ranges=np.array([[-1, 2], [-3, 3], [0, 5]])),
+        vectors.keys_figure(pts, pts, np.zeros(20, bool), pts[:4], pts[:5]),
+        vectors.jacobian_figure([("x", np.zeros(3), np.ones(3), PALETTE["blue"])]),
+    ]
+    for fig in figs:
+        layout = fig.to_dict()["layout"]
+        for scene in [k for k in layout if k.startswith("scene")]:
+            for ax in ("xaxis", "yaxis", "zaxis"):
+                a = layout[scene][ax]
+                lo, hi = a["range"]
+                assert all(lo + 0.1 * (hi - lo) < v < hi - 0.1 * (hi - lo) for v in a["tickvals"]), (scene, ax)
+
+
+def test_the_cube_draws_every_cells_edges_in_a_mid_grey():
+    from normviz.figures import cube
+
+    shared = np.zeros((2, 3, 4), bool)
+    shared[0, 0] = True
+    fig = _decoded(cube.cube_figure([{"title": "LN", "shared": shared, "cell": (0, 0, 1)}]))
+    edges = next(t for t in fig["data"] if t["name"] == "cell edges")
+    x = np.asarray(edges["x"], dtype=float)
+    assert np.isnan(x).sum() == 2 * 3 * 4 * 12 - 1  # 12 edges per cell, a gap between consecutive edges
+    grey = int(cube.LATTICE[1:3], 16)
+    assert 0x70 <= grey <= 0xA0  # reads on white (#FFFFFF) and on Streamlit's dark #0E1117
+    scene = fig["layout"]["scene"]
+    for ax, n in (("xaxis", 4), ("yaxis", 3), ("zaxis", 2)):
+        lo, hi = scene[ax]["range"]
+        assert lo < 0 and hi > n  # room between the box's corners and the first and last ticks

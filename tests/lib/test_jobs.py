@@ -49,7 +49,7 @@ def test_heavy_jobs_wait_their_turn_and_say_their_place(pool):
     assert running.state == "running" and running.place is None
     assert (second.state, second.place) == ("queued", 1)
     assert (third.state, third.place) == ("queued", 2)
-    # a light job still runs on the other worker while the heavy ones wait
+    # a light job still runs (its lane has its own threads) while the heavy ones wait
     assert pool.submit("cheap", lambda job: "fast").result(timeout=10) == "fast"
     assert second.state == "queued"
     assert pool.counts() == {"queued": 2, "running": 1, "heavy_running": 1}
@@ -85,6 +85,15 @@ def test_cancel_drops_a_queued_job_and_stops_a_running_one(pool):
     assert (running.progress, running.message) == (0.5, "working")
 
 
+def test_a_light_job_may_wait_for_heavy_work_without_a_deadlock():
+    p = jobs.Pool(workers=1, heavy_limit=1)
+    try:
+        outer = p.submit("visit", lambda job: p.submit("heavy-view", lambda j: 7, heavy=True).result(timeout=10) + 1)
+        assert outer.result(timeout=10) == 8
+    finally:
+        p.close()
+
+
 def test_progress_is_clamped(pool):
     job = pool.submit("p", lambda job: job.report(7, "over") or job.progress)
     assert job.result(timeout=10) == 1.0
@@ -92,7 +101,7 @@ def test_progress_is_clamped(pool):
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"workers": 0}, "workers"), ({"workers": 2, "heavy_limit": 3}, "heavy_limit"), ({"workers": 1.5}, "workers")],
+    [({"workers": 0}, "workers"), ({"workers": 2, "heavy_limit": 0}, "heavy_limit"), ({"workers": 1.5}, "workers")],
 )
 def test_bad_pool_sizes_say_how_to_fix_them(kwargs, message):
     with pytest.raises(ValueError, match=message):

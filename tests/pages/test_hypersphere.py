@@ -12,6 +12,7 @@ import pytest
 from normviz.core import inputs
 from normviz.experiments import hypersphere
 from tests.helpers.apptest import check_one_notice, figure, live_slider, open_link, open_page, raw_figure, widget
+from ui import real_inputs
 
 
 def _sphere_figure(at) -> dict:
@@ -229,6 +230,10 @@ def test_upload_input_without_a_file_asks_for_one():
     at = open_page("hypersphere", {"hs_kind": "Real: your uploaded file"})
     assert any("Accepted:" in i.value for i in at.info)
     assert not at.error
+    # a link (or a reload, or a move to another server) never carries the file: the new session is told, once
+    assert [w.value for w in at.warning] == [real_inputs.NOT_CARRIED]
+    at.run()
+    assert not at.warning
 
 
 def test_an_old_link_spelling_of_dyt_still_restores_its_view():

@@ -81,11 +81,35 @@ def test_replacing_a_file_drops_the_old_one_even_when_the_new_one_is_refused():
         real_inputs.held(new, alice)  # the uploader shows the refused file, not the one before it
 
 
-def test_one_file_per_page_prefix():
+def test_one_file_per_session_an_upload_on_another_page_replaces_it():
     alice = {}
     hs, _ = real_inputs.hold(alice, "hs_", "f1", "a.npy", _npy(6), False)
-    gn, _ = real_inputs.hold(alice, "gn_", "f2", "b.npy", _npy(7), False)
-    assert real_inputs.held(hs, alice) is not real_inputs.held(gn, alice)
+    gn, up = real_inputs.hold(alice, "gn_", "f2", "b.npy", _npy(7), False)
+    assert real_inputs.held(gn, alice) is up
+    with pytest.raises(ValueError, match="a session holds one file at a time"):
+        real_inputs.held(hs, alice)
+
+
+def test_all_sessions_uploads_are_capped_and_released_when_sessions_end(monkeypatch):
+    import gc
+
+    base = real_inputs.held_mb()
+    big = io.BytesIO()
+    np.save(big, np.random.default_rng(0).standard_normal((4096, 64)).astype(np.float32))  # 1 MB as float32
+    monkeypatch.setattr(real_inputs, "ALL_UPLOADS_MB", base + 2.5)  # room for two of these files
+    sessions = [{}, {}]
+    for i, state in enumerate(sessions):
+        real_inputs.hold(state, "hs_", f"f{i}", "a.npy", big.getvalue(), False)
+    assert real_inputs.held_mb() - base == pytest.approx(2.0, abs=0.01)
+    late = {}
+    with pytest.raises(ValueError, match="This server is full"):
+        real_inputs.hold(late, "hs_", "g", "a.npy", big.getvalue(), False)
+    assert late["_uploads"] == {} and all(len(s["_uploads"]) == 1 for s in sessions)  # nothing else touched
+    del state
+    sessions.clear()  # the sessions end: their files are released
+    gc.collect()
+    assert real_inputs.held_mb() == pytest.approx(base, abs=0.01)
+    real_inputs.hold(late, "hs_", "g", "a.npy", big.getvalue(), False)  # and there is room again
 
 
 def test_a_rerun_with_the_same_file_reads_nothing_again(monkeypatch):
