@@ -35,7 +35,12 @@ def controls_ui() -> dict:
         cols[2].caption("T: each sequence's own length (padded to the longest in its batch)")
         cols[3].caption("d: the real tokens' own features")
         return {"kind": kind, "batch_size": b, "tokens": 0, "dim": 0, "batches": k}
-    b, t, d, k = ui.select_sliders(cols[1:], specs)
+    b = ui.live_slider(
+        cols[1], "Batch size B", BATCH_SIZES, 4, key="bt_batch", view="bt_cloud",
+        help="Sequences per batch (log scale). The 3D cloud follows the slider as you drag it; the spread chart "
+        "sweeps every B.",
+    )  # fmt: skip
+    t, d, k = ui.select_sliders(cols[2:], specs[1:])
     return {"kind": kind, "batch_size": b, "tokens": t, "dim": d, "batches": k}
 
 
@@ -48,6 +53,17 @@ TRAIN_EVAL = "Training nn.BatchNorm1d's running statistics"
 def cached_clouds(kind, tokens, dim, batches):
     """The cloud at every B on one basis and one axis range, and the spread sweep they give."""
     return batch.clouds(kind, batch_sizes=SWEEP, tokens=tokens, dim=dim, batches=batches)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_cloud_frames(kind, tokens, dim, batches, present):
+    """The 3D cloud at every B (the live B slider's frames): the same clouds and figure as the single view."""
+    cs = cached_clouds(kind, tokens, dim, batches)
+    return ui.live_frames({b: _cloud_figure(cs.by_batch[b]) for b in BATCH_SIZES}, present=present)
+
+
+def _cloud_figure(cl: batch.Cloud):
+    return scenes.cloud_figure(cl.points, cl.layernorm, axis_labels=cl.labels, ranges=cl.ranges)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -95,8 +111,9 @@ def cloud_section(c: dict, rev: str) -> None:
     if cs is None:
         return
     cl = cs.by_batch[c["batch_size"]]
-    fig = scenes.cloud_figure(cl.points, cl.layernorm, axis_labels=cl.labels, ranges=cl.ranges)
-    ui.plotly_view(fig, key="bt_cloud", revision=rev)
+    fig = _cloud_figure(cl)
+    frames = cached_cloud_frames(c["kind"], c["tokens"], c["dim"], c["batches"], ui.present.is_on())
+    ui.live_view(fig, frames, key="bt_cloud", control="bt_batch", revision=rev)
     ui.export_buttons(
         fig,
         {"batch": np.arange(len(cl.points)), **{f"bn_axis{i + 1}": cl.points[:, i] for i in range(3)}},

@@ -68,6 +68,20 @@ def cached_motion(norm, kind, batch, tokens, dim, groups_, probe, direction, spe
     )
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_motion_frames(norm, kind, batch, tokens, dim, groups_, probe, direction, present):
+    """The live displacement slider's frames: the motion view at every step s, from the same cached slide."""
+    mo = cached_motion(norm, kind, batch, tokens, dim, groups_, probe, direction)
+    return ui.live_frames({i: _motion_figure(mo, i) for i in range(len(mo.steps))}, present=present)
+
+
+def _motion_figure(mo, k: int):
+    """Every token's output at step k (dots) and over the whole slide (lines)."""
+    roles = (mo.sequence != mo.sequence[mo.probe]).astype("int8") + 1  # 1 = same sequence, 2 = other
+    roles[mo.probe] = 0
+    return scenes.motion_figure(mo.paths[k], mo.paths, roles, axis_labels=mo.basis.labels)
+
+
 def _colour(scale) -> dict:
     """A panel's colour scale as the library chose it: log₁₀ over ≥ a decade, else linear from 0."""
     bar = "log₁₀" if scale.log else "size"
@@ -166,15 +180,16 @@ def motion_section(c: dict, label: str, rev: str) -> None:
     )  # fmt: skip
     if mo is not None:
         steps = [round(float(s), 2) + 0.0 for s in mo.steps]  # + 0.0: no "-0.0" label
-        s_value = cols[1].select_slider(
-            "Displacement s (in probe RMS units)", steps, value=steps[len(steps) // 2], key="cp_s", bind=ui.BIND,
-            help="The probe's input is x + s·rms(x)·u. The trails show every output over the whole slide.",
+        s_value = ui.live_slider(
+            cols[1], "Displacement s (in probe RMS units)", steps, steps[len(steps) // 2], key="cp_s",
+            view="cp_motion", help="The probe's input is x + s·rms(x)·u. The trails show every output over the whole "
+            "slide; the dots follow the drag.",
         )  # fmt: skip
         k = steps.index(s_value)
-        roles = (mo.sequence != mo.sequence[mo.probe]).astype("int8") + 1  # 1 = same sequence, 2 = other
-        roles[mo.probe] = 0
-        fig = scenes.motion_figure(mo.paths[k], mo.paths, roles, axis_labels=mo.basis.labels)
-        ui.plotly_view(fig, key="cp_motion", revision=f"{rev}-{direction}-{k}")
+        fig = _motion_figure(mo, k)
+        args = (c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"], direction)
+        frames = cached_motion_frames(*args, ui.present.is_on())  # the view at every s, one cached call
+        ui.live_view(fig, frames, key="cp_motion", control="cp_s", revision=f"{rev}-{direction}-{k}")
         still = int(mo.still.sum())
         st.caption(
             f"Every token's {label} output while the probe's input slides from s = {steps[0]} to "

@@ -46,16 +46,8 @@ if not c["norms"]:
     st.stop()
 
 
-@st.fragment
-def cube_section(c: dict) -> None:
-    """Its own fragment: moving the chosen cell reruns only the cubes and their check."""
-    b, t, d = c["shape"]
-    cols = st.columns([1.6, 3, 3, 3], vertical_alignment="center")
-    cols[0].markdown("**The chosen cell** (the vermillion cube)")
-    cb = ui.index_slider(cols[1], "Sequence b", b, 2, key="cb_b", help="Which sequence the cell is in.")
-    ct = ui.index_slider(cols[2], "Token t", t, 3, key="cb_t", help="Which token of that sequence.")
-    cj = ui.index_slider(cols[3], "Feature j", d, 5, key="cb_j", help="Which feature of that token.")
-    c = c | {"cell": (cb - 1, ct - 1, cj - 1)}
+def cube_view(c: dict):
+    """The cubes of the chosen norms for the chosen cell: their panels, the words for each, the figure."""
     panels, words = [], []
     for name in c["norms"]:
         shared = ui.guarded(cube.shared_cells, name, c["shape"], c["cell"], groups=c["groups"], stop=False)
@@ -64,12 +56,42 @@ def cube_section(c: dict) -> None:
         title = f"GroupNorm (G = {c['groups']})" if name == "groupnorm" else ui.labels.NORMS[name]
         panels.append({"title": title, "shared": shared, "cell": c["cell"]})
         words.append(f"**{title}**: {cube.describe(name, c['shape'], c['cell'], groups=c['groups'])}.")
+    if not panels:
+        return panels, words, None
+    cols = {1: 1, 2: 2, 4: 2}.get(len(panels), 3)  # scenes of at least a third of the width
+    rows = -(-len(panels) // cols)
+    return panels, words, cube_figures.cube_figure(panels, cols=cols, height=400 * rows + 40)
+
+
+@st.fragment
+def cube_section(c: dict) -> None:
+    """Its own fragment: moving the chosen cell reruns only the cubes and their check."""
+    b, t, d = c["shape"]
+    cols = st.columns([1.6, 3, 3, 3], vertical_alignment="center")
+    cols[0].markdown("**The chosen cell** (the vermillion cube)")
+    # the chosen cell's three live sliders (1-based, as a class counts; the key carries n, as ui.index_slider's)
+    live = [
+        (f"cb_b_{b}", cols[1], "Sequence b", b, 2, "Which sequence the cell is in."),
+        (f"cb_t_{t}", cols[2], "Token t", t, 3, "Which token of that sequence."),
+        (f"cb_j_{d}", cols[3], "Feature j", d, 5, "Which feature of that token."),
+    ]
+    cell = [
+        ui.live_slider(col, label, range(1, n + 1), min(default, n), key=key, view="cb_cube", help=help_)
+        for key, col, label, n, default, help_ in live
+    ]
+    c = c | {"cell": tuple(v - 1 for v in cell)}
+    panels, words, fig = cube_view(c)
     if panels:
         rev = f"{c['norms']}-{c['shape']}-{c['cell']}-{c['groups']}"
-        cols = {1: 1, 2: 2, 4: 2}.get(len(panels), 3)  # scenes of at least a third of the width
-        rows = -(-len(panels) // cols)
-        fig = cube_figures.cube_figure(panels, cols=cols, height=400 * rows + 40)
-        ui.plotly_view(fig, key="cb_cube", revision=rev)
+        # the frames of the slider a press asks for: the cubes at each of its values, the other two held
+        want = ui.live_wanted("cb_cube", {**dict(zip([k for k, *_ in live], cell, strict=True)), **c, "cell": None})
+        frames = None
+        if want is not None:
+            axis = [k for k, *_ in live].index(want)
+            at = lambda v: tuple(v - 1 if a == axis else x for a, x in enumerate(c["cell"]))  # noqa: E731
+            figs = {v: cube_view(c | {"cell": at(v)})[2] for v in range(1, live[axis][3] + 1)}
+            frames = ui.live_frames(figs, present=ui.present.is_on())
+        ui.live_view(fig, frames, key="cb_cube", control=want, revision=rev)
         cells = np.indices(c["shape"]).reshape(3, -1)  # (3, B*T*d): b, t, j of every cell
         table = {"b": cells[0] + 1, "t": cells[1] + 1, "j": cells[2] + 1}
         table |= {p["title"]: p["shared"].reshape(-1).astype(np.int8) for p in panels}

@@ -35,10 +35,10 @@ def controls_ui() -> dict:
     d = d_synthetic if real is None else ui.guarded(real_inputs.real_dim, real)
     divs = norms.divisors(d)
     default = next((g for g in divs if d // g == 3), divs[len(divs) // 2])  # group size 3: exact circles
-    g = cols[2].select_slider(
-        "Groups G", divs, value=default, key=f"gn_G_{d}", bind=ui.BIND,
+    g = ui.live_slider(
+        cols[2], "Groups G", divs, default, key=f"gn_G_{d}", view="gn_groups",
         help=f"Only divisors of d = {d} are offered: GroupNorm needs d/G equal groups. "
-        "G = 1 is LayerNorm; G = d normalizes each feature alone (every output 0).",
+        "G = 1 is LayerNorm; G = d normalizes each feature alone (every output 0). The view follows the drag.",
     )  # fmt: skip
     n = cols[3].select_slider(
         "Tokens", TOKENS, value=2048, key="gn_tokens", bind=ui.BIND, disabled=real is not None,
@@ -52,6 +52,36 @@ def cached_view(kind, tokens, dim, groups_, real):
     if real is not None:
         return groups.group_view_of(real_inputs.real_tokens(real), groups=groups_)
     return groups.group_view(kind, tokens=tokens, dim=dim, groups=groups_)
+
+
+@real_inputs.cache_view(max_entries=16, show_spinner="GroupNorm at every G…")
+def cached_frames(kind, tokens, dim, real, present):
+    """The live G slider's frames: the view at every divisor G, from the same cached views and figure builder."""
+    views = {g: cached_view(kind, tokens, dim, g, real) for g in norms.divisors(dim)}
+    return ui.live_frames({g: groups_figure(v) for g, v in views.items()}, present=present)
+
+
+def groups_figure(v):
+    """One 3D scene per group shown (small multiples), each on its own basis."""
+    panels = []
+    for p in v.panels:
+        lo, hi = p.features[0] + 1, p.features[1] + 1
+        feats = f"feature {lo}" if lo == hi else f"features {lo}–{hi}"
+        loud = " (loudest)" if p.group == v.loudest and v.outstanding else ""
+        panels.append(
+            {
+                "title": f"group {p.group + 1}: {feats}{loud}",
+                "points": p.points,
+                "color": p.color,
+                "reference": p.reference,
+                "labels": p.basis.labels,
+            }
+        )
+    cols_ = {4: 2}.get(len(panels), min(3, len(panels)))  # scenes at least a third of the width
+    height = 400 * -(-len(panels) // cols_) + 20
+    return scenes.small_multiples_figure(
+        panels, cols=cols_, height=height, color_label="log₁₀ ‖x_g‖ (input group length)"
+    )
 
 
 st.title("Groups: GroupNorm's product of spheres")
@@ -80,25 +110,13 @@ elif v.groups == v.dim:
         icon=":material/warning:",
     )
 
-panels = []
-for p in v.panels:
-    lo, hi = p.features[0] + 1, p.features[1] + 1
-    feats = f"feature {lo}" if lo == hi else f"features {lo}–{hi}"
-    loud = " (loudest)" if p.group == v.loudest and v.outstanding else ""
-    panels.append(
-        {
-            "title": f"group {p.group + 1}: {feats}{loud}",
-            "points": p.points,
-            "color": p.color,
-            "reference": p.reference,
-            "labels": p.basis.labels,
-        }
-    )
 rev = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
-cols_ = {4: 2}.get(len(panels), min(3, len(panels)))  # scenes at least a third of the width
-height = 400 * -(-len(panels) // cols_) + 20
-fig = scenes.small_multiples_figure(panels, cols=cols_, height=height, color_label="log₁₀ ‖x_g‖ (input group length)")
-ui.plotly_view(fig, key="gn_groups", revision=rev)
+fig = groups_figure(v)
+# the G slider's frames, once a press asks for them, while the other controls hold
+want = ui.live_wanted("gn_groups", {k: x for k, x in c.items() if k != "groups"})
+args = (c["kind"], c["tokens"], c["dim"], c["real"], ui.present.is_on())
+frames = ui.guarded(cached_frames, *args, stop=False) if want else None
+ui.live_view(fig, frames, key="gn_groups", control=want, revision=rev)
 table = {
     "group": np.concatenate([np.full(len(p.points), p.group + 1) for p in v.panels]),
     **{f"axis{i + 1}": np.concatenate([p.points[:, i] for p in v.panels]) for i in range(3)},

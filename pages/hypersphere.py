@@ -14,6 +14,18 @@ KINDS = (*inputs.KINDS, *ui.labels.REAL_KINDS)
 DIMS = [2, 3, 4, 8, 16, 32, 64, 128, 256, 512, 768, 1024]
 TOKENS = [64, 256, 1024, 4096, 16384, 65536]
 EPS = [1e-12, 1e-8, 1e-5, 1e-3, 1e-2, 0.1, 1.0, 10.0]
+GAMMA_SCALES = [round(0.25 + 0.05 * i, 2) for i in range(56)]  # 0.25 … 3.0
+GAMMA_SPREADS = [round(1.0 + 0.1 * i, 1) for i in range(31)]  # 1.0 … 4.0
+BETAS = [round(-3.0 + 0.1 * i, 1) for i in range(61)]  # −3.0 … 3.0
+ALPHAS = [round(0.05 + 0.05 * i, 2) for i in range(60)]  # 0.05 … 3.0
+# the live sliders (ui.live): each one's argument of hypersphere.compute and its values
+LIVE = {
+    "hs_eps": ("eps", EPS), "hs_gscale": ("gamma_scale", GAMMA_SCALES), "hs_gspread": ("gamma_spread", GAMMA_SPREADS),
+    "hs_beta": ("beta_shift", BETAS), "hs_alpha": ("alpha", ALPHAS),
+}  # fmt: skip
+LIVE_VALUES = (
+    2**17
+)  # tokens × d up to which the live sliders get frames (1024 × 128); past it every value takes seconds
 S_RATIO = 1.25  # the cloud "bends" when a straight line's RMS error is over 1.25x the best γ·tanh(αx)'s
 ELEMENTS = 6_000  # element pairs drawn in the S-curve view: whole tokens, 93 of them at d = 64
 REAL_ELEMENTS = 48_000  # real inputs: 125 tokens of d = 384, every token of the default text (113)
@@ -31,6 +43,10 @@ FORMULAS = {
     "dyt": (r"y = \gamma \odot \tanh(\alpha x) + \beta", "gamma * torch.tanh(alpha * x) + beta"),
     "identity": (r"y = x", "x"),
 }
+
+
+def _2f(v: float) -> str:
+    return f"{v:.2f}"
 
 
 def controls_ui() -> dict:
@@ -63,25 +79,27 @@ def controls_ui() -> dict:
     uses_stats = norm in ("layernorm", "rmsnorm")
     has_affine = norm != "identity"
     low = st.columns(5)
-    eps = low[0].select_slider(
-        "ε", EPS, value=1e-5, key="hs_eps", bind=ui.BIND, disabled=not uses_stats, format_func=lambda e: f"{e:g}",
+    live = {"view": "hs_view"}
+    num = {**live, "url_format": str}  # the URL spells them as the st.sliders they were did (1.5, 2.0)
+    eps = ui.live_slider(
+        low[0], "ε", EPS, 1e-5, key="hs_eps", disabled=not uses_stats, format_func=lambda e: f"{e:g}", **live,
         help="Added to the variance before the square root. Large ε pulls small "
         "tokens inside the sphere: ‖y‖ = √(d·σ²/(σ²+ε)). Only LayerNorm/RMSNorm.",
     )  # fmt: skip
-    gamma_scale = low[1].slider(
-        "γ scale", 0.25, 3.0, 1.0, 0.05, key="hs_gscale", bind=ui.BIND, disabled=not has_affine,
+    gamma_scale = ui.live_slider(
+        low[1], "γ scale", GAMMA_SCALES, 1.0, key="hs_gscale", disabled=not has_affine, format_func=_2f, **num,
         help="Multiplies every feature after normalizing: the sphere's radius.",
     )  # fmt: skip
-    gamma_spread = low[2].slider(
-        "γ anisotropy", 1.0, 4.0, 1.0, 0.1, key="hs_gspread", bind=ui.BIND, disabled=not has_affine,
-        help="γⱼ = scale · anisotropy^tⱼ with tⱼ from −1 to 1: above 1 the sphere becomes an ellipsoid.",
+    gamma_spread = ui.live_slider(
+        low[2], "γ anisotropy", GAMMA_SPREADS, 1.0, key="hs_gspread", disabled=not has_affine, format_func=_2f,
+        help="γⱼ = scale · anisotropy^tⱼ with tⱼ from −1 to 1: above 1 the sphere becomes an ellipsoid.", **num,
     )  # fmt: skip
-    beta_shift = low[3].slider(
-        "β shift", -3.0, 3.0, 0.0, 0.1, key="hs_beta", bind=ui.BIND, disabled=not has_affine,
+    beta_shift = ui.live_slider(
+        low[3], "β shift", BETAS, 0.0, key="hs_beta", disabled=not has_affine, format_func=_2f, **num,
         help="Adds β = shift·(1, …, 1) after scaling: moves the whole sphere along the all-ones direction.",
     )  # fmt: skip
-    alpha = low[4].slider(
-        "DyT α", 0.05, 3.0, 0.5, 0.05, key="hs_alpha", bind=ui.BIND, disabled=norm != "dyt",
+    alpha = ui.live_slider(
+        low[4], "DyT α", ALPHAS, 0.5, key="hs_alpha", disabled=norm != "dyt", format_func=_2f, **num,
         help="DyT's scale inside tanh (Zhu et al. 2025 start it at 0.5 and learn it).",
     )  # fmt: skip
     spec = real_inputs.real_input_ui("hs_", kind)
@@ -118,6 +136,36 @@ def compute_view(real, norm, kind, dim, tokens, method, seed, eps, gamma_scale, 
     )
 
 
+@real_inputs.cache_view(max_entries=16, show_spinner="Computing the view at every value of the slider…")
+def compute_frames(vary, real, norm, kind, dim, tokens, method, seed, present, **held):
+    """The live slider's frames: the 3D view at every value of ``vary``, the other controls held, from
+    hypersphere.compute_over (compute at each value) and the page's own figure builder."""
+    values = next(vals for name, vals in LIVE.values() if name == vary)
+    x = ui.sample(kind, 1, tokens, dim, seed) if real is None else real_inputs.real_tokens(real)  # (1, N, d)
+    views = hypersphere.compute_over(
+        x, norm, vary, values, method=method, seed=seed, max_elements=ELEMENTS if real is None else REAL_ELEMENTS,
+        **held,
+    )  # fmt: skip
+    label = ui.labels.NORMS[norm]
+    figs = {v: scenes.sphere_view_figure(view, label) for v, view in zip(values, views, strict=True)}
+    return ui.live_frames(figs, present=present)
+
+
+def live_frames(c: dict) -> tuple[str | None, str | None]:
+    """The live control whose frames the browser asked for, and those frames (None: none asked, or over budget)."""
+    keyed = {next((k for k, (name, _) in LIVE.items() if name == n), n): v for n, v in c.items()}
+    want = ui.live_wanted("hs_view", keyed)
+    if want is None:
+        return None, None
+    if c["real"] is None and c["tokens"] * c["dim"] > LIVE_VALUES:
+        return want, None  # too big to compute at every value: the slider reruns on release
+
+    vary = LIVE[want][0]
+    held = {name: c[name] for name, _ in LIVE.values() if name != vary}
+    fixed = {k: c[k] for k in ("real", "norm", "kind", "dim", "tokens", "method", "seed")}
+    return want, ui.guarded(compute_frames, vary, **fixed, present=ui.present.is_on(), **held, stop=False)
+
+
 st.title("The hypersphere")
 st.caption("A per-token norm looks at **one token vector at a time**.")
 c = controls_ui()
@@ -129,7 +177,8 @@ d = v.basis.dim
 
 fig = scenes.sphere_view_figure(v, name)
 revision = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
-ui.plotly_view(fig, key="hs_view", revision=revision)
+want, frames = live_frames(c)
+ui.live_view(fig, frames, key="hs_view", control=want, revision=revision)
 ui.export_buttons(
     fig,
     {

@@ -24,9 +24,9 @@ def controls_ui() -> dict:
         "Output direction g = ∂loss/∂y", list(jacobian.UPSTREAM), format_func=ui.labels.UPSTREAM.get, key="jc_up",
         bind=ui.BIND, help="The gradient arriving at the output y; the page shows what reaches the input x.",
     )  # fmt: skip
-    scale = cols[2].select_slider(
-        "Input scale s", SCALES, value=2.5, key="jc_scale", bind=ui.BIND,
-        help="x = s·u: the output y does not move, the input gradient shrinks as 1/s.",
+    scale = ui.live_slider(
+        cols[2], "Input scale s", SCALES, 2.5, key="jc_scale", view="jc_view",
+        help="x = s·u: the output y does not move, the input gradient shrinks as 1/s. The view follows the drag.",
     )  # fmt: skip
     azimuth = cols[3].slider(
         "Input azimuth (°)", -180, 180, 10, 5, key="jc_az", bind=ui.BIND, help="Direction u of the input x."
@@ -57,6 +57,33 @@ def cached_sweep(norm, azimuth, elevation, upstream):
     return jacobian.scale_sweep(norm, azimuth=azimuth, elevation=elevation, upstream=upstream)
 
 
+def jacobian_view(norm, azimuth, elevation, scale, upstream):
+    """The arrows at one input (library numbers), their table and the 3D figure."""
+    a = ui.guarded(cached_arrows, norm, azimuth, elevation, scale, upstream)
+    ref = cached_output_set(norm)
+    name = ui.labels.NORMS[norm]
+    arrows = [
+        ("input x", [0, 0, 0], a.x, PALETTE["blue"]),
+        (f"output y = {name}(x)", [0, 0, 0], a.y, PALETTE["vermillion"]),
+        ("upstream g = ∂loss/∂y (at y)", a.y, a.g, PALETTE["orange"]),
+        ("∂loss/∂x = Jᵀg (at x)" + ("" if a.shown == 1 else f", drawn at {a.shown:.2f}×"), a.x, a.shown * a.grad_x,
+         PALETTE["green"]),
+    ]  # fmt: skip
+    if norm == "layernorm":
+        arrows.insert(1, ("centered input x − μ1", [0, 0, 0], a.centered, PALETTE["purple"]))
+    fig = vectors.jacobian_figure(
+        arrows, circle=ref.get("circle"), plane=ref.get("plane"), sphere=ref.get("sphere"),
+        axis_half=jacobian.VIEW_HALF,
+    )  # fmt: skip
+    return a, arrows, fig
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_frames(norm, azimuth, elevation, upstream, present):
+    """The live scale slider's frames: the view at every s, from the same arrows and figure builder."""
+    return ui.live_frames({s: jacobian_view(norm, azimuth, elevation, s, upstream)[2] for s in SCALES}, present=present)
+
+
 def blocked_sentence(blocked: dict[str, float], name: str) -> str:
     """What reaches x for g along y and along 1, from the measured ‖∂loss/∂x‖ of each (0: blocked)."""
     along = [("along y" if k == "radial" else "along 1", v) for k, v in blocked.items()]  # radial, ones
@@ -73,22 +100,10 @@ st.markdown("What reaches the input when a gradient flows back through the norm 
 c = controls_ui()  # every control of this page is in the URL
 ui.share_caption()
 rev = str(hash(tuple(c.items())))
-a = ui.guarded(cached_arrows, c["norm"], c["azimuth"], c["elevation"], c["scale"], c["upstream"])
-ref = cached_output_set(c["norm"])
+a, arrows, fig = jacobian_view(c["norm"], c["azimuth"], c["elevation"], c["scale"], c["upstream"])
 name = ui.labels.NORMS[c["norm"]]
-arrows = [
-    ("input x", [0, 0, 0], a.x, PALETTE["blue"]),
-    (f"output y = {name}(x)", [0, 0, 0], a.y, PALETTE["vermillion"]),
-    ("upstream g = ∂loss/∂y (at y)", a.y, a.g, PALETTE["orange"]),
-    ("∂loss/∂x = Jᵀg (at x)" + ("" if a.shown == 1 else f", drawn at {a.shown:.2f}×"), a.x, a.shown * a.grad_x,
-     PALETTE["green"]),
-]  # fmt: skip
-if c["norm"] == "layernorm":
-    arrows.insert(1, ("centered input x − μ1", [0, 0, 0], a.centered, PALETTE["purple"]))
-fig = vectors.jacobian_figure(
-    arrows, circle=ref.get("circle"), plane=ref.get("plane"), sphere=ref.get("sphere"), axis_half=jacobian.VIEW_HALF
-)
-ui.plotly_view(fig, key="jc_view", revision=rev)
+frames = cached_frames(c["norm"], c["azimuth"], c["elevation"], c["upstream"], ui.present.is_on())
+ui.live_view(fig, frames, key="jc_view", control="jc_scale", revision=rev)
 ui.export_buttons(
     fig,
     {

@@ -4,6 +4,7 @@ Pages use the names below (``ui.plotly_view``, ``ui.BIND``, …); each lives in 
 
 - ``startup``: what must happen before a page runs (plotly.js served, Streamlit's pages mode off)
 - ``plot_view`` (+ ``plot_view.js``): the in-place 3D view that keeps the camera across reruns
+- ``live`` (+ ``live.js``): live controls, sliders whose 3D view follows the drag from precomputed frames
 - ``links``: every control in the URL, the bad-link notice; ``labels``: every display name
 - ``controls``: index sliders, a table of select sliders, errors as messages, cached samples
 - ``export_buttons``: HTML/PNG/CSV/NPZ
@@ -20,6 +21,9 @@ from ui.controls import guarded, index_slider, sample, select_sliders
 from ui.export_buttons import export_buttons
 from ui.heavy_views import heavy
 from ui.links import BIND, share_caption
+from ui.live import frames as live_frames
+from ui.live import live_slider, live_view
+from ui.live import wanted as live_wanted
 from ui.plot_view import plotly_view
 from ui.startup import require_app
 
@@ -30,6 +34,10 @@ __all__ = [
     "heavy",
     "index_slider",
     "labels",
+    "live_frames",
+    "live_slider",
+    "live_view",
+    "live_wanted",
     "plotly_view",
     "require_app",
     "sample",

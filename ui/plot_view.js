@@ -150,14 +150,15 @@ function fullscreenButton(frame, root) {
   return b;
 }
 
-function draw(root, frame, data) {
-  // the figure in the theme's colours, cameras fitted to the column's width: also called again when the
-  // theme changes (watchTheme) and when the column's width does (followWidth)
+function draw(root, spec, data) {
+  // one path for every drawing of a view: a figure from Python, a live control's frame (ui/live.js), and
+  // again when the theme changes (watchTheme) or the column's width does (followWidth): the figure in the
+  // theme's colours, cameras fitted to the column's width
   const Plotly = window.Plotly;
-  const spec = JSON.parse(data.figure);
+  const frame = root.parentElement;
   const colors = themeColors();
   root.__normvizTheme = colors.text;
-  const layout = spec.layout || {};
+  const layout = Object.assign({}, spec.layout || {});
   layout.font = Object.assign({ color: colors.text }, layout.font || {});
   layout.hoverlabel = Object.assign({ bgcolor: colors.bg, font: { color: colors.text } }, layout.hoverlabel || {});
   opaqueSceneGrids(layout, colors);
@@ -166,7 +167,7 @@ function draw(root, frame, data) {
     // Plotly.react keeps the camera of the scene the user dragged (uirevision) but not of the scenes
     // we turned with Plotly.relayout: hand every scene the shared camera so they stay linked
     for (const s of Object.keys(layout).filter((k) => /^scene\d*$/.test(k))) {
-      layout[s].camera = JSON.parse(JSON.stringify(root.__normvizCamera));
+      layout[s] = Object.assign({}, layout[s], { camera: JSON.parse(JSON.stringify(root.__normvizCamera)) });
     }
   }
   root.__normvizHeight = layout.height || 450;
@@ -178,6 +179,67 @@ function draw(root, frame, data) {
   // presentation mode: no toolbar over the titles (the camera still turns, zooms and pans)
   const config = { responsive: true, displaylogo: false, displayModeBar: data.present ? false : "hover" };
   return Plotly.react(root, spec.data, layout, config).then(() => linkCameras(root));
+}
+
+function liveView(root, spec, data) {
+  // the view of a live control: the slider (ui/live.js) calls window.__normvizLive[view](i) while it
+  // moves, and frame i of the frames that belong to this figure is drawn in place
+  const view = data.live.view;
+  root.dataset.live = view;
+  root.__normvizBase = { spec, data, frames: data.live.frames };
+  root.__normvizWant = null;
+  delete root.dataset.frame;
+  const lives = (window.__normvizLive = window.__normvizLive || {});
+  const show = (i, control) => showFrame(root, i, control);
+  show.has = (control) => {
+    const store = (window.__normvizFrames || {})[view];
+    return !!store && store.control === control && store.id === root.__normvizBase.frames;
+  };
+  // a new figure may come without frames (another control moved): a press asks again
+  show.asked = data.live.over || null;
+  lives[view] = show;
+}
+
+function catchUp(root, live) {
+  // the figure from Python is the frame of the value it ran with; if the slider has moved on since (keys
+  // pressed while the page reran), show the slider's frame, so a late rerun never draws over it
+  if (live.index === null || live.index === undefined) return;
+  root.dataset.frame = String(live.index);
+  const box = (window.__normvizSliders || {})[live.control];
+  const i = box ? Number(box.__parts.input.value) : live.index;
+  if (i !== live.index) showFrame(root, i, live.control);
+}
+
+function showFrame(root, i, control) {
+  const base = root.__normvizBase;
+  const store = (window.__normvizFrames || {})[root.dataset.live];
+  if (!base || !store || store.id !== base.frames || store.control !== control) return false;
+  if (!store.frames[i] || !root._fullLayout) return false;
+  root.__normvizWant = i;
+  if (root.__normvizBusy) return true;  // the latest wanted frame is drawn when this draw ends
+  const step = () => {
+    const j = root.__normvizWant;
+    root.__normvizWant = null;
+    const f = store.frames[j];
+    const t0 = performance.now();
+    const spec = f.f ? f.f : {  // a whole figure, or what changes over the drawn one
+      data: base.spec.data.map((t, k) => (f.t[k] ? Object.assign({}, t, f.t[k]) : t)),
+      layout: Object.assign({}, base.spec.layout, f.l),
+    };
+    root.__normvizDraw = () => draw(root, spec, base.data);  // a theme or width change redraws this frame
+    root.__normvizBusy = draw(root, spec, base.data).then(() => {
+      root.dataset.frame = String(j);
+      root.dataset.frameMs = String(Math.round(performance.now() - t0));
+      root.dataset.frameAt = String(performance.now());
+    }).catch((err) => {
+      root.dataset.error = String(err.message);
+    }).finally(() => {
+      root.__normvizBusy = null;
+      if (root.__normvizWant !== null && root.__normvizBase === base) step();
+    });
+  };
+  step();
+  return true;
 }
 
 function watchTheme() {
@@ -215,6 +277,10 @@ export default function (component) {
   if (!data || !data.figure) return;
   if (root.__normvizLast === data.figure) {  // same figure as drawn: nothing to redo
     root.dataset.revision = data.revision;
+    if (data.live && root.__normvizBase) {
+      root.__normvizBase.frames = data.live.frames;
+      catchUp(root, data.live);
+    }
     return;
   }
   root.__normvizLast = data.figure;
@@ -226,14 +292,16 @@ export default function (component) {
   const ready = data.defer
     ? loadPlotly().then((P) => main.then(() => nextFrame(P)))
     : loadPlotly();
-  root.__normvizDraw = () => draw(root, frame, data);
-  const drawn = ready.then(() => draw(root, frame, data)).then(() => {
+  root.__normvizDraw = () => draw(root, JSON.parse(data.figure), data);
+  const drawn = ready.then(() => draw(root, JSON.parse(data.figure), data)).then(() => {
     root.dataset.revision = data.revision;
     root.dataset.drawMs = String(Math.round(performance.now() - t0));
     root.dataset.drawnAt = String(performance.now());
+    if (data.live) catchUp(root, data.live);
   }).catch((err) => {
     root.textContent = "The 3D view could not be drawn: " + err.message;
     root.dataset.error = String(err.message);
   });
+  if (data.live) liveView(root, JSON.parse(data.figure), data);
   if (!data.defer) window.__normvizMainDraw = drawn.catch(() => {});
 }

@@ -24,19 +24,29 @@ _preload = st.components.v2.component("normviz.plotly_preload", js=_JS, isolate_
 
 
 def plotly_view(
-    fig: go.Figure, *, key: str, revision: str = "", link_cameras: bool = True, defer: bool = False
+    fig: go.Figure,
+    *,
+    key: str,
+    revision: str = "",
+    link_cameras: bool = True,
+    defer: bool = False,
+    live: dict | None = None,
 ) -> None:
     """Show ``fig`` through plotly.js ``Plotly.react``: updated in place, camera kept across reruns.
 
     ``link_cameras``: turning one 3D scene turns the others. ``defer``: draw after the page's other
-    views (for charts below a main 3D view). In presentation mode (``ui.present``) the figure is drawn
+    views (for charts below a main 3D view). ``live``: the view of a live control (``ui.live.live_view``
+    passes it). In presentation mode (``ui.present``) the figure is drawn
     with large type (``style.presentation``) and without Plotly's toolbar.
     """
     fig.update_layout(meta={"link_cameras": link_cameras})
     on = present.is_on()
     # compact JSON without plotly's "\u002f" escaping of every "/" in the base64 arrays (-20% bytes)
     spec = json.dumps(figure_dict(fig, present=on), cls=PlotlyJSONEncoder, separators=(",", ":"))
-    _component(key=key, data={"figure": spec, "revision": revision or key, "defer": defer, "present": on})
+    data = {"figure": spec, "revision": revision or key, "defer": defer, "present": on}
+    if live is not None:
+        data["live"] = {"view": key, **live}
+    _component(key=key, data=data)
 
 
 def preload() -> None:

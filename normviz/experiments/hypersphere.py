@@ -15,6 +15,7 @@ import torch
 from normviz.core import device, geometry, norms, projection
 
 __all__ = [
+    "LIVE",
     "PIN_COS",
     "SPHERE_NORMS",
     "Pinned",
@@ -23,6 +24,7 @@ __all__ = [
     "affine",
     "best_dyt_fit",
     "compute",
+    "compute_over",
     "pinned",
     "reference",
 ]
@@ -183,6 +185,29 @@ def compute(
         curve_line=(slope * curve_x).astype(np.float32),
         curve_dyt=np.tanh(alpha * curve_x).astype(np.float32),
     )
+
+
+LIVE = ("eps", "gamma_scale", "gamma_spread", "beta_shift", "alpha")  # what compute_over can vary
+
+
+def compute_over(x: torch.Tensor, norm: str, vary: str, values, **kwargs) -> list[SphereView]:
+    """:func:`compute` at every value of one argument, the others held: the frames of a live control.
+
+    ``vary`` is one of :data:`LIVE`; ``kwargs`` are :func:`compute`'s other arguments. Each view is
+    exactly ``compute(x, norm, **{vary: value}, **kwargs)`` (the same sample, shuffle and basis fit).
+
+    >>> from normviz.core import inputs
+    >>> x = inputs.sample("gaussian", batch=1, tokens=64, dim=3, seed=0)
+    >>> views = compute_over(x, "rmsnorm", "gamma_scale", [1.0, 2.0])  # RMSNorm: every token at radius γ·√d
+    >>> [round(float(np.linalg.norm(v.after, axis=1).max()), 3) for v in views]
+    [1.732, 3.464]
+    """
+    if vary not in LIVE:
+        raise ValueError(f"compute_over varies one of {', '.join(LIVE)}; got {vary!r}.")
+    if vary in kwargs:
+        raise ValueError(f"{vary!r} is the argument being varied: pass its values, not a single {vary}=.")
+    x = x.to(device.device())
+    return [compute(x, norm, **{vary: value}, **kwargs) for value in values]
 
 
 def best_dyt_fit(x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:

@@ -129,3 +129,15 @@ def csv_columns(files: dict[str, bytes], name: str) -> dict[str, np.ndarray]:
 def series(fig: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """name -> (x, y) of every trace of a line chart, as float64."""
     return {t["name"]: (np.asarray(t["x"], dtype=float), np.asarray(t["y"], dtype=float)) for t in fig["data"]}
+
+
+def live_slider(at: AppTest, key: str) -> dict:
+    """What the live slider keyed ``key`` (``ui.live_slider``) was drawn with: label, labels, index, disabled.
+    Its value is ``at.session_state[key]``; set that and run to move it."""
+    found = [
+        json.loads(e.proto.json)
+        for e in at.get("bidi_component")
+        if e.proto.component_name == "normviz.live" and json.loads(e.proto.json).get("key") == key
+    ]
+    assert len(found) == 1, f"{len(found)} live sliders keyed {key!r}"
+    return found[0]

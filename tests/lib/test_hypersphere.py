@@ -326,3 +326,20 @@ def test_affine_errors(kwargs):
 def test_compute_rejects_norms_without_a_sphere_view(norm):
     with pytest.raises(ValueError, match=r"covers layernorm, rmsnorm, dyt, identity"):
         hypersphere.compute(_x(dim=4, tokens=10), norm)
+
+
+def test_compute_over_is_compute_at_each_value_and_refuses_a_fixed_varied_argument():
+    x = _x(dim=3)
+    values = [0.5, 1.0, 2.5]
+    views = hypersphere.compute_over(x, "layernorm", "gamma_scale", values, beta_shift=0.5, eps=1e-12)
+    assert len(views) == len(values)
+    for v, g in zip(views, values, strict=True):
+        one = hypersphere.compute(x, "layernorm", gamma_scale=g, beta_shift=0.5, eps=1e-12)
+        np.testing.assert_array_equal(v.after, one.after)
+        np.testing.assert_array_equal(v.before, one.before)
+        # and the geometry: d = 3 is exact, LayerNorm with γ = g, β = 0.5 puts y − β at radius g·√3
+        np.testing.assert_allclose(np.linalg.norm(v.after - 0.5, axis=1), g * np.sqrt(3), rtol=1e-4)
+    with pytest.raises(ValueError, match="varies one of"):
+        hypersphere.compute_over(x, "layernorm", "tokens", [1])
+    with pytest.raises(ValueError, match="pass its values"):
+        hypersphere.compute_over(x, "layernorm", "alpha", [0.5], alpha=1.0)

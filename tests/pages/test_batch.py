@@ -41,7 +41,8 @@ def test_cloud_shrinks_as_batch_grows_on_one_set_of_axes():
     at = open_page("batch")
     spread, ranges = {}, {}
     for b in (2, 64, 512):
-        widget(at, "Batch size B").set_value(b).run()
+        at.session_state["bt_batch"] = b  # the live B slider keeps its value in session state
+        at.run()
         assert not at.exception
         fig = figure(at, "bt_cloud")
         cloud, _ = _cloud(fig)
@@ -133,7 +134,7 @@ def test_every_control_to_its_ends():
 # every Batch control, with a value that is not its default, as a copied link carries it
 LINK = {"bt_kind": "Heavy-tailed (Student-t)", "bt_batch": "16", "bt_tokens": "2", "bt_dim": "3", "bt_batches": "20",
         "bt_momentum": "0.5", "bt_steps": "50", "bt_rmax": "2.0", "bt_dmax": "1.5"}  # fmt: skip
-RESTORED = {("selectbox", "bt_kind"): "heavy_tailed", ("select_slider", "bt_batch"): 16,
+RESTORED = {("selectbox", "bt_kind"): "heavy_tailed", "bt_batch": 16,
             ("select_slider", "bt_tokens"): 2, ("select_slider", "bt_dim"): 3, ("select_slider", "bt_batches"): 20,
             ("selectbox", "bt_momentum"): "0.5", ("select_slider", "bt_steps"): 50, ("slider", "bt_rmax"): 2.0,
             ("slider", "bt_dmax"): 1.5}  # fmt: skip
@@ -166,7 +167,7 @@ def test_csv_is_the_drawn_cloud(bt_link):
 def test_garbage_falls_back_with_one_notice():
     garbage = {"bt_kind": "<script>", "bt_batch": "3", "bt_tokens": "0", "bt_dim": "1e9", "bt_batches": "NaN",
                "bt_momentum": "0.7", "bt_steps": "-1", "bt_rmax": "99", "bt_dmax": "abc", "bt_nope": "1"}  # fmt: skip
-    at = open_garbage("batch", garbage, {("selectbox", "bt_kind"): "gaussian", ("select_slider", "bt_batch"): 4,
+    at = open_garbage("batch", garbage, {("selectbox", "bt_kind"): "gaussian", "bt_batch": 4,
                                          ("select_slider", "bt_tokens"): 8, ("select_slider", "bt_dim"): 64,
                                          ("select_slider", "bt_batches"): 100,
                                          ("selectbox", "bt_momentum"): "0.1 (torch default)",

@@ -42,7 +42,8 @@ def test_coupling_slider_moves_only_the_probe_under_layernorm():
     at = open_page("coupling")
     at.selectbox(key="cp_norm").set_value("layernorm").run()
     before = figure(at, "cp_motion")["data"]
-    widget(at, "Displacement s (in probe RMS units)").set_value(3.0).run()
+    at.session_state["cp_s"] = 3.0  # the live displacement slider (ui.live) keeps its value in session state
+    at.run()
     after = figure(at, "cp_motion")["data"]
     for tb, ta in zip(before, after, strict=True):
         if tb["mode"] != "markers":

@@ -39,7 +39,8 @@ def test_cube_lights_exactly_the_cells_sharing_the_chosen_cells_statistics():
 
 def test_cube_follows_the_cell_sliders_and_survives_every_end():
     at = open_page("cube")
-    widget(at, "Feature j").set_value(8).run()
+    at.session_state["cb_j_8"] = 8  # the live Feature j slider (ui.live) keeps its value in session state
+    at.run()
     fig = figure(at, "cb_cube")
     chosen = next(tr for tr in fig["data"] if tr["name"] == "the chosen cell")
     assert {tuple(c) for c in _cells(chosen)} == {(7, 2, 1)}

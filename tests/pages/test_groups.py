@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from normviz.core import inputs
-from tests.helpers.apptest import figure, figure_keys, open_garbage, open_link, open_page, widget
+from tests.helpers.apptest import figure, figure_keys, live_slider, open_garbage, open_link, open_page, widget
 
 
 def test_groups_page_draws_each_group_on_its_circle():
@@ -35,9 +35,11 @@ def test_groups_page_draws_each_group_on_its_circle():
 
 def test_groups_page_g1_is_layernorm_and_g_d_is_zero():
     at = open_page("groups")
-    widget(at, "Groups G").set_value(1).run()
+    at.session_state["gn_G_12"] = 1  # the live G slider (ui.live) keeps its value in session state
+    at.run()
     assert any("G = 1 is LayerNorm" in i.value for i in at.info)
-    widget(at, "Groups G").set_value(12).run()
+    at.session_state["gn_G_12"] = 12
+    at.run()
     assert any("G = d sends every value to 0" in w.value for w in at.warning)
     assert not at.exception
 
@@ -53,7 +55,8 @@ def test_groups_page_massive_feature_and_every_d():
     for d in [2, 3, 256]:
         widget(at, "Features d").set_value(d).run()
         assert not at.exception, d
-        widget(at, "Groups G").set_value(widget(at, "Groups G").options[-1]).run()
+        at.session_state[f"gn_G_{d}"] = int(live_slider(at, f"gn_G_{d}")["labels"][-1])
+        at.run()
         assert not at.exception, d
 
 
@@ -61,9 +64,9 @@ def test_groups_page_on_minilms_residual_stream():
     at = open_page("groups")
     at.selectbox(key="gn_kind").set_value("real").run()
     assert not at.exception and not at.error
-    g = at.select_slider(key="gn_G_384")
-    assert [int(o) for o in g.options] == [k for k in range(1, 385) if 384 % k == 0]  # d = 384, set by the data
-    assert int(g.value) == 128  # groups of 3: each drawn exactly on its circle
+    g = live_slider(at, "gn_G_384")
+    assert [int(o) for o in g["labels"]] == [k for k in range(1, 385) if 384 % k == 0]  # d = 384, set by the data
+    assert at.session_state["gn_G_384"] == 128  # groups of 3: each drawn exactly on its circle
     fig = figure(at, "gn_groups")
     for tr in (t for t in fig["data"] if t["type"] == "scatter3d" and t.get("mode") == "markers"):
         p = np.stack([tr["x"], tr["y"], tr["z"]], 1).astype(np.float64)

@@ -11,7 +11,7 @@ import pytest
 
 from normviz.core import inputs
 from normviz.experiments import hypersphere
-from tests.helpers.apptest import check_one_notice, figure, open_link, open_page, raw_figure, widget
+from tests.helpers.apptest import check_one_notice, figure, live_slider, open_link, open_page, raw_figure, widget
 from ui import real_inputs
 
 
@@ -83,7 +83,8 @@ def test_d2_layernorm_gives_only_two_points():
     at = open_page("hypersphere")
     widget(at, "Features d").set_value(2).run()
     # with eps, a token with x1 ~ x2 lands inside: |y1| = sqrt(v / (v + eps)), v = (x1 - x2)^2 / 4
-    widget(at, "ε").set_value(1e-12).run()
+    at.session_state["hs_eps"] = 1e-12  # a live slider (ui.live): its value is in session state
+    at.run()
     assert not at.exception
     after = _points(_sphere_figure(at), "scene2")
     np.testing.assert_allclose(np.abs(after[:, :2]), 1.0, atol=1e-3)
@@ -100,10 +101,12 @@ def test_rmsnorm_sphere_keeps_the_mean_and_gamma_beta_move_it():
     after = _points(_sphere_figure(at), "scene2")
     np.testing.assert_allclose(np.linalg.norm(after, axis=1), math.sqrt(3), rtol=1e-4)
     assert abs(after.mean()) > 0.3  # RMSNorm does not center: the shifted input keeps its mean
-    at.slider(key="hs_beta").set_value(2.0).run()
+    at.session_state["hs_beta"] = 2.0
+    at.run()
     shifted = _points(_sphere_figure(at), "scene2")
     np.testing.assert_allclose(shifted, after + 2.0, atol=1e-4)  # beta moves every output by (2, 2, 2)
-    at.slider(key="hs_gspread").set_value(3.0).run()
+    at.session_state["hs_gspread"] = 3.0
+    at.run()
     stretched = _points(_sphere_figure(at), "scene2") - 2.0
     gamma = 3.0 ** np.array([-1.0, 0.0, 1.0])
     np.testing.assert_allclose(np.linalg.norm(stretched / gamma, axis=1), math.sqrt(3), rtol=1e-4)
@@ -125,13 +128,13 @@ def test_high_dimension_projection_says_what_it_keeps():
 
 def test_dead_controls_are_disabled():
     at = open_page("hypersphere")
-    assert at.slider(key="hs_alpha").disabled  # alpha is DyT's
+    assert live_slider(at, "hs_alpha")["disabled"]  # alpha is DyT's
     assert at.radio(key="hs_method").disabled  # d = 3 is exact
     at.radio(key="hs_norm").set_value("identity").run()
-    assert at.slider(key="hs_gscale").disabled and at.slider(key="hs_beta").disabled
+    assert live_slider(at, "hs_gscale")["disabled"] and live_slider(at, "hs_beta")["disabled"]
     at.radio(key="hs_norm").set_value("dyt").run()
-    assert not at.slider(key="hs_alpha").disabled
-    assert widget(at, "ε").disabled
+    assert not live_slider(at, "hs_alpha")["disabled"]
+    assert live_slider(at, "hs_eps")["disabled"]
 
 
 @pytest.mark.parametrize("norm", ["layernorm", "rmsnorm", "dyt", "identity"])
@@ -148,6 +151,21 @@ def test_every_slider_to_both_ends(norm):
             assert not at.exception, (w.label, end, at.exception)
             fig = _sphere_figure(at)
             assert np.all(np.isfinite(_points(fig, "scene2")))
+    for key, ends in LIVE_ENDS.items():  # the live sliders (ui.live)
+        shown = live_slider(at, key)
+        assert (shown["labels"][0], shown["labels"][-1]) == ends[1]
+        if shown["disabled"]:
+            continue
+        for end in ends[0]:
+            at.session_state[key] = end
+            at.run()
+            assert not at.exception, (key, end, at.exception)
+            assert np.all(np.isfinite(_points(_sphere_figure(at), "scene2")))
+
+
+LIVE_ENDS = {"hs_eps": ((1e-12, 10.0), ("1e-12", "10")), "hs_gscale": ((0.25, 3.0), ("0.25", "3.00")),
+             "hs_gspread": ((1.0, 4.0), ("1.00", "4.00")), "hs_beta": ((-3.0, 3.0), ("-3.00", "3.00")),
+             "hs_alpha": ((0.05, 3.0), ("0.05", "3.00"))}  # fmt: skip
 
 
 def _option_value(widget, option):
@@ -167,8 +185,7 @@ LINK = {"hs_norm": "RMSNorm", "hs_kind": "Heavy-tailed (Student-t)", "hs_dim": "
         "hs_beta": "-0.5", "hs_alpha": "1.25"}  # fmt: skip
 RESTORED = {("radio", "hs_norm"): "rmsnorm", ("selectbox", "hs_kind"): "heavy_tailed", ("select_slider", "hs_dim"): 16,
             ("select_slider", "hs_tokens"): 256, ("radio", "hs_method"): "pca", ("number_input", "hs_seed"): 7,
-            ("select_slider", "hs_eps"): 1e-3, ("slider", "hs_gscale"): 1.5, ("slider", "hs_gspread"): 2.0,
-            ("slider", "hs_beta"): -0.5, ("slider", "hs_alpha"): 1.25}  # fmt: skip
+            "hs_eps": 1e-3, "hs_gscale": 1.5, "hs_gspread": 2.0, "hs_beta": -0.5, "hs_alpha": 1.25}  # fmt: skip
 
 
 def test_link_restores_every_control():
@@ -184,9 +201,9 @@ def test_garbage_falls_back_to_defaults_with_a_notice():
     at = open_page("hypersphere", garbage)
     assert at.radio(key="hs_norm").value == "layernorm"
     assert at.select_slider(key="hs_dim").value == 3
-    assert at.select_slider(key="hs_eps").value == 1e-5
+    assert at.session_state["hs_eps"] == 1e-5
     assert at.number_input(key="hs_seed").value == 0
-    assert at.slider(key="hs_gscale").value == 1.0
+    assert at.session_state["hs_gscale"] == 1.0
     assert at.selectbox(key="hs_kind").value == "anisotropic"
     assert at.select_slider(key="hs_tokens").value == 1024
     check_one_notice(at, garbage)
@@ -223,7 +240,7 @@ def test_an_old_link_spelling_of_dyt_still_restores_its_view():
     at = open_page("hypersphere", {"hs_norm": "DyT (Dynamic Tanh)"})  # ui.labels.LEGACY
     assert at.radio(key="hs_norm").value == "dyt"
     assert not at.warning
-    assert not at.slider(key="hs_alpha").disabled  # the DyT view: its alpha is live
+    assert not live_slider(at, "hs_alpha")["disabled"]  # the DyT view: its alpha is live
 
 
 def _caption(at, start: str) -> str:

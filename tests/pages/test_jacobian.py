@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.helpers.apptest import csv_columns, figure, figure_keys, open_garbage, open_link, open_page
+from tests.helpers.apptest import csv_columns, figure, figure_keys, live_slider, open_garbage, open_link, open_page
 
 
 def _arrows(fig) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -49,7 +49,8 @@ def test_gradient_shrinks_as_one_over_s():
     at = open_page("jacobian")
     lengths = {}
     for s in (2.5, 6.0):
-        at.select_slider(key="jc_scale").set_value(s).run()
+        at.session_state["jc_scale"] = s  # the live scale slider (ui.live) keeps its value in session state
+        at.run()
         assert not at.exception
         lengths[s] = np.linalg.norm(_arrows(figure(at, "jc_view"))["∂loss/∂x = Jᵀg"][1])
     assert lengths[6.0] / lengths[2.5] == pytest.approx(2.5 / 6.0, rel=1e-4)
@@ -126,11 +127,16 @@ def test_every_control_to_its_ends():
     at = open_page("jacobian")
     for norm in ("layernorm", "rmsnorm"):
         at.radio(key="jc_norm").set_value(norm).run()
-        for key in ("jc_scale", "jc_az", "jc_el"):
-            w = at.select_slider(key=key) if key == "jc_scale" else at.slider(key=key)
-            ends = (w.options[0], w.options[-1]) if key == "jc_scale" else (w.min, w.max)
-            for end in ends:
-                w.set_value(float(end) if key == "jc_scale" else end).run()
+        for end in (0.1, 10.0):  # the live scale slider's ends
+            assert live_slider(at, "jc_scale")["labels"][0 if end < 1 else -1] == f"{end}"
+            at.session_state["jc_scale"] = end
+            at.run()
+            assert not at.exception, (norm, "jc_scale", end, at.exception)
+            assert figure_keys(at) == ["jc_view", "jc_sweep"]
+        for key in ("jc_az", "jc_el"):
+            w = at.slider(key=key)
+            for end in (w.min, w.max):
+                w.set_value(end).run()
                 assert not at.exception, (norm, key, end, at.exception)
                 assert figure_keys(at) == ["jc_view", "jc_sweep"]
         for up in ("tangent", "radial", "ones", "e1", "e2", "e3"):
@@ -141,7 +147,7 @@ def test_every_control_to_its_ends():
 # --- links ---
 
 JC_LINK = {"jc_norm": "RMSNorm", "jc_up": "axis e₂", "jc_scale": "0.4", "jc_az": "-120", "jc_el": "35"}
-JC_RESTORED = {("radio", "jc_norm"): "rmsnorm", ("selectbox", "jc_up"): "e2", ("select_slider", "jc_scale"): 0.4,
+JC_RESTORED = {("radio", "jc_norm"): "rmsnorm", ("selectbox", "jc_up"): "e2", "jc_scale": 0.4,
                ("slider", "jc_az"): -120, ("slider", "jc_el"): 35}  # fmt: skip
 
 
@@ -166,7 +172,7 @@ def test_jacobian_link_restores_every_control(csv_files):
 def test_jacobian_garbage_falls_back_with_a_notice():
     garbage = {"jc_norm": "layernorm", "jc_up": "e4", "jc_scale": "0", "jc_az": "181", "jc_el": "abc"}
     at = open_garbage("jacobian", garbage, {("radio", "jc_norm"): "layernorm", ("selectbox", "jc_up"): "tangent",
-                                            ("select_slider", "jc_scale"): 2.5, ("slider", "jc_az"): 10,
+                                            "jc_scale": 2.5, ("slider", "jc_az"): 10,
                                             ("slider", "jc_el"): 5},
                       named=[k for k in garbage if k != "jc_norm"])  # fmt: skip
     assert not at.error
