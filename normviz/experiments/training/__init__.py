@@ -1,0 +1,17 @@
+"""Learning dynamics you can watch: small transformers trained on real offline data, with each norm.
+
+>>> from normviz import training
+>>> training.TASKS
+('chars', 'digits')
+"""
+
+from normviz.experiments.training.leak import LEAK_CASES, Leak, causal_leak, leak_table
+from normviz.experiments.training.presets import PRESETS, Preset
+from normviz.experiments.training.settings import DEFAULTS, FIELDS, NORMS, OPTIMIZERS, PLACEMENTS, TASKS
+from normviz.experiments.training.settings import check, decode, encode, key
+from normviz.experiments.training.trainer import Run, Trainer, run
+
+__all__ = [
+    "DEFAULTS", "FIELDS", "LEAK_CASES", "NORMS", "OPTIMIZERS", "PLACEMENTS", "PRESETS", "TASKS", "Leak", "Preset",
+    "Run", "Trainer", "causal_leak", "check", "decode", "encode", "key", "leak_table", "run",
+]  # fmt: skip
