@@ -24,7 +24,13 @@ from normviz.experiments import batch
 from normviz.experiments import gradient_flow as dynamics
 from normviz.experiments import training
 
-for _name, _module in {"norms": norms, "inputs": inputs, "batch": batch, "dynamics": dynamics, "training": training}.items():
+for _name, _module in {
+    "norms": norms,
+    "inputs": inputs,
+    "batch": batch,
+    "dynamics": dynamics,
+    "training": training,
+}.items():
     sys.modules[f"{__name__}.{_name}"] = _module  # `import normviz.norms` finds the same module object
 
 __all__ = ["batch", "dynamics", "inputs", "norms", "training"]
