@@ -136,6 +136,7 @@ class Trainer:
         if not bad and (t % self.eval_every == 0 or t == self.settings["steps"]):
             self._evaluate(t)
 
+    @torch.no_grad()
     def _measure(self, *, step: bool) -> tuple[list[float], list[float]]:
         """Each block's gradient norm, then (when ``step``) the optimizer step and each block's ‖Δθ‖ / ‖θ‖."""
         zero = torch.zeros(())
