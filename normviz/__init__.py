@@ -20,9 +20,8 @@ importable under those names (other code relies on them): they are ``core.norms`
 import sys
 
 from normviz.core import inputs, norms
-from normviz.experiments import batch
+from normviz.experiments import batch, training
 from normviz.experiments import gradient_flow as dynamics
-from normviz.experiments import training
 
 for _name, _module in {
     "norms": norms,

@@ -7,8 +7,18 @@
 
 from normviz.experiments.training.leak import LEAK_CASES, Leak, causal_leak, leak_table
 from normviz.experiments.training.presets import PRESETS, Preset
-from normviz.experiments.training.settings import DEFAULTS, FIELDS, NORMS, OPTIMIZERS, PLACEMENTS, TASKS
-from normviz.experiments.training.settings import check, decode, encode, key
+from normviz.experiments.training.settings import (
+    DEFAULTS,
+    FIELDS,
+    NORMS,
+    OPTIMIZERS,
+    PLACEMENTS,
+    TASKS,
+    check,
+    decode,
+    encode,
+    key,
+)
 from normviz.experiments.training.trainer import Run, Trainer, run
 
 __all__ = [

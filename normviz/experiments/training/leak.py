@@ -19,8 +19,8 @@ from normviz.experiments.training.model import Model
 __all__ = ["LEAK_CASES", "Leak", "causal_leak", "leak_table"]
 
 # (norm, BatchNorm mode) pairs the leak table measures, in the order the page draws them
-LEAK_CASES = (("layernorm", "train"), ("rmsnorm", "train"), ("groupnorm", "train"), ("dyt", "train"),
-              ("identity", "train"), ("instancenorm", "train"), ("batchnorm", "train"), ("batchnorm", "eval"))  # fmt: skip
+LEAK_CASES = tuple((n, "train") for n in ("layernorm", "rmsnorm", "groupnorm", "dyt", "identity", "instancenorm"))
+LEAK_CASES += (("batchnorm", "train"), ("batchnorm", "eval"))
 
 
 @dataclass(frozen=True)

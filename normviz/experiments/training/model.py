@@ -102,8 +102,10 @@ class Model(nn.Module):
     """chars: token ids (B, T) → next-character logits (B, T, 96); digits: patches (B, 16, 4) → class logits
     (B, 10) from the mean over tokens of the last hidden state (after the final norm, if any)."""
 
-    def __init__(self, task: str, *, norm: str, placement: str, groups: int, depth: int, width: int, heads: int,
-                 generator: torch.Generator, vocab: int = 96, patch_dim: int = 4, tokens: int = 64) -> None:  # fmt: skip
+    def __init__(
+        self, task: str, *, norm: str, placement: str, groups: int, depth: int, width: int, heads: int,
+        generator: torch.Generator, vocab: int = 96, patch_dim: int = 4, tokens: int = 64,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.task = task
         causal = task == "chars"

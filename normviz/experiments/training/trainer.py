@@ -149,8 +149,8 @@ class Trainer:
         self.opt.step()
         torch._foreach_sub_(before, self._flat)  # before − after = −Δθ
         d = torch._foreach_norm(before)
-        return grads, [a / b if b > 0 else math.nan for a, b in zip(_per_layer(d, self._sizes),
-                                                                    _per_layer(w, self._sizes), strict=True)]  # fmt: skip
+        pairs = zip(_per_layer(d, self._sizes), _per_layer(w, self._sizes), strict=True)
+        return grads, [a / b if b > 0 else math.nan for a, b in pairs]
 
     @torch.no_grad()
     def _evaluate(self, t: int) -> None:
