@@ -6,7 +6,20 @@ import math
 
 from normviz.core import norms
 
-__all__ = ["DEFAULTS", "FIELDS", "NORMS", "OPTIMIZERS", "PLACEMENTS", "TASKS", "check", "decode", "encode", "key"]
+__all__ = [
+    "DEFAULTS",
+    "FIELDS",
+    "NORMS",
+    "OPTIMIZERS",
+    "OPTIMIZER_LABELS",
+    "PLACEMENTS",
+    "TASKS",
+    "TASK_LABELS",
+    "check",
+    "decode",
+    "encode",
+    "key",
+]
 
 TASKS = ("chars", "digits")
 NORMS = norms.NORMS  # every norm of the registry makes sense in a block; "identity" is no norm
@@ -85,3 +98,7 @@ def decode(task: str, text: str, *, most: int = 4) -> list[dict]:
 
 def _text(v) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+TASK_LABELS = {"chars": "Characters: Python's docs (causal LM)", "digits": "Digits: 8 × 8 images (ViT)"}
+OPTIMIZER_LABELS = {"adamw": "AdamW", "sgd": "SGD + momentum"}

@@ -74,7 +74,8 @@ class Trainer:
         self._sizes = [len(layer) for layer in self._layers]
         self.eval_every = max(1, s["steps"] // _EVALS)
         self._held = data.held_out(task)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the measured lists
+        self._stepping = threading.Lock()  # one caller steps at a time
         self._run = Run(task, s)
         self._first: float | None = None
 
@@ -101,10 +102,11 @@ class Trainer:
         """Train ``n`` more steps; stops early once the run has diverged or reached ``steps``."""
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise ValueError(f"n must be a whole number ≥ 0, got {n!r}.")
-        for _ in range(n):
-            if self.finished:
-                return
-            self._one_step()
+        with self._stepping:
+            for _ in range(n):
+                if self.finished:
+                    return
+                self._one_step()
 
     def _lr(self, t: int) -> float:
         w, lr = self.settings["warmup"], self.settings["lr"]
