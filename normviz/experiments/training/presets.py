@@ -27,9 +27,9 @@ _VIT = {"depth": 4, "width": 64, "heads": 4, "lr": 3e-3, "steps": 300}
 PRESETS = {
     "warmup": _p(
         "Post-LN needs warm-up", "chars",
-        "8 blocks, AdamW at lr 1e-2: Post-LN without warm-up stalls near loss 3.3 (it learns character "
-        "frequencies and little else) while Pre-LN trains on; a warm-up over the whole run (lr rising linearly "
-        "to 1e-2 over 200 steps) is Post-LN's rescue attempt. Add seeds to see how reliable each is.",
+        "8 blocks, AdamW at lr 1e-2: Post-LN without warm-up stalls near loss 3.3 (it learns which characters "
+        "are common and little else) while Pre-LN trains on; Post-LN with the learning rate rising linearly to "
+        "1e-2 over the whole run trains too. Add seeds to see how reliable each is.",
         {**_DEEP, "placement": "post"}, {**_DEEP, "placement": "post", "warmup": 200}, {**_DEEP, "placement": "pre"},
     ),
     "batchsize": _p(
