@@ -1,5 +1,7 @@
-"""The Training page's runs: each session's trainers, stepped off the script thread by the one pool
-(``normviz.core.jobs``), and every finished run kept process-wide by its settings, so a link replays at once.
+"""The Training page's runs: each session's trainers, and every finished run kept by its settings.
+
+The trainers are stepped off the script thread by the one pool (``normviz.core.jobs``); finished runs are kept
+process-wide by their settings, so a link replays them at once.
 
 A session's runs train in one heavy job that steps every configuration and seed in turn, ``CHUNK`` steps at a
 time, on one torch thread: all its curves grow together, pause (cancel) answers within a chunk, and at most

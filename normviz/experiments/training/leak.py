@@ -1,4 +1,4 @@
-"""The causal leak: in the character LM, does an earlier token's output move when a *later* token changes?
+"""The causal leak: whether, in the character LM, an earlier token's output moves when a later token changes.
 
 Causal attention never lets position t read t' > t, so with a per-token norm (LayerNorm, RMSNorm, GroupNorm,
 DyT) the logits at t < t' are bitwise unchanged when token t' changes. A norm whose statistics pool over tokens

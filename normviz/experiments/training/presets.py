@@ -1,5 +1,7 @@
-"""Presets: configurations that tell one story on the first click (defaults checked over 3 seeds by
-benchmarks/bench_training.py)."""
+"""Presets: configurations that tell one story on the first click.
+
+Their defaults are checked over 3 seeds by benchmarks/bench_training.py.
+"""
 
 from __future__ import annotations
 
