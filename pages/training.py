@@ -191,14 +191,15 @@ base = base_configs(c["preset"], c["task"])
 configs = config_table(base, c["task"])
 keep_in_link(configs, c["preset"], c["task"])
 slots = runs.slots(c["task"], configs, c["seeds"])
-if pressed == "reset":
+action = pressed or ("play" if st.session_state.pop("_tr_autoplay", False) else None)  # a preset's first click
+if action == "reset":
     runs.reset()
-elif pressed == "pause":
+elif action == "pause":
     runs.pause()
-elif pressed in ("play", "step") or st.session_state.pop("_tr_autoplay", False):
-    runs.play(c["task"], slots, more=runs.STEP if pressed == "step" else None)
-if pressed:
-    st.rerun()
+elif action in ("play", "step"):
+    runs.play(c["task"], slots, more=runs.STEP if action == "step" else None)
+if action:
+    st.rerun()  # the buttons show what now holds (Pause while training)
 names = names_of(configs)
 steps = max(s["steps"] for s in configs)
 with figure_slot:

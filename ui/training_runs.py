@@ -143,9 +143,9 @@ def reset() -> None:
 
 
 def current_job() -> jobs.Job | None:
-    """This session's queued or running job (None when nothing trains)."""
+    """This session's queued or running job (None when nothing trains, or once it was asked to stop)."""
     job = _session().job
-    return job if job is not None and not job.done() else None
+    return job if job is not None and not job.done() and not job.stop_requested() else None
 
 
 def _train(job: jobs.Job, trainers: list[training.Trainer], targets: dict[str, int], done: _Finished) -> None:

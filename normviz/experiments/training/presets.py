@@ -44,9 +44,9 @@ PRESETS = {
     ),
     "nonorm": _p(
         "Deep and no norm", "digits",
-        "12 blocks, AdamW at lr 3e-3: with no norm at all (identity) the residual stream grows unchecked and the "
-        "run diverges within a few steps; Pre-LN trains; DyT (Zhu et al. 2025), an element-wise tanh with no "
-        "statistics, stands in for the norm.",
+        "12 blocks, AdamW at lr 3e-3: with no norm at all (identity) nothing holds the residual stream and the "
+        "run diverges within a few steps; Pre-LN LayerNorm trains (slowly at this depth); DyT (Zhu et al. 2025), "
+        "an element-wise tanh with no statistics, stands in for the norm.",
         {**_VIT, "depth": 12, "norm": "identity"}, {**_VIT, "depth": 12, "norm": "layernorm"},
         {**_VIT, "depth": 12, "norm": "dyt"},
     ),
