@@ -50,15 +50,16 @@ def controls_bar() -> dict:
 
 
 def base_configs(preset: str, task: str) -> list[dict]:
-    """The table's starting rows: the link's configurations (checked), else the preset's."""
+    """The table's starting rows: a link's configurations (checked) when it brings new ones, else the preset's
+    or the session's last."""
     if "_tr_base" not in st.session_state:
         st.session_state["_tr_base"] = list(training.PRESETS[preset].configs)
-        link = st.query_params.get("tr_cfg")
-        if link:
-            try:
-                st.session_state["_tr_base"] = training.decode(task, link)
-            except ValueError:
-                st.query_params.pop("tr_cfg", None)  # the link check names it in its notice
+    link = st.query_params.get("tr_cfg")
+    if link and link != st.session_state.get("tr_cfg"):  # not the one this page wrote: a link or a lesson
+        try:
+            st.session_state["_tr_base"] = training.decode(task, link)
+        except ValueError:
+            st.query_params.pop("tr_cfg", None)  # the link check names it in its notice
     return st.session_state["_tr_base"]
 
 
