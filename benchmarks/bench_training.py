@@ -91,7 +91,7 @@ def presets(names: list[str], seeds: int, steps: int | None) -> None:
                      f"b {c['batch_size']} L {c['depth']}")  # fmt: skip
             rows.append([p.title if i == 0 else "", label, " ".join(f"{v:.2f}" for v in finals),
                          " ".join(f"{v:.2f}" for v in helds),
-                         " ".join(f"{v:.2f}" for v in accs) if accs[0] is not None else "-",
+                         " ".join("-" if v is None else f"{v:.2f}" for v in accs) if p.task == "digits" else "-",
                          " ".join("-" if d is None else str(d) for d in divs),
                          f"{statistics.median(secs):.0f}"])  # fmt: skip
         rows.append(["", f"(one seed of every configuration: {t_preset:.0f} s, one thread)", "", "", "", "", ""])
