@@ -162,3 +162,14 @@ def test_picking_a_preset_starts_training_it_and_reset_stops_it():
     assert "tr_cfg" not in at.query_params  # the preset's own configurations: the preset names them
     at.button(key="tr_reset").click().run()
     assert _idle(at) and _train_curves(at) == {}
+
+
+def test_a_session_s_unfinished_run_stays_its_own():
+    link, _ = _link(300, "layernorm", lr=2e-3)
+    a = open_page("training", link)
+    a.button(key="tr_play").click().run()
+    _wait(a, lambda s: any(len(v) >= 5 for v in _train_curves(s).values()))
+    b = open_page("training", link)  # a second session, same settings, while the first one trains
+    assert _train_curves(b) == {} and b.button(key="tr_play").label == "Play"
+    a.button(key="tr_play").click().run()  # Pause
+    assert _idle(a)
