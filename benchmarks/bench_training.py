@@ -95,8 +95,10 @@ def presets(names: list[str], seeds: int, steps: int | None) -> None:
                          " ".join("-" if d is None else str(d) for d in divs),
                          f"{statistics.median(secs):.0f}"])  # fmt: skip
         rows.append(["", f"(one seed of every configuration: {t_preset:.0f} s, one thread)", "", "", "", "", ""])
-    header = ["preset", "configuration", "train loss (last 10)", "held-out", "acc", "diverged", "s/run"]
-    report.table(header, rows)
+        header = ["preset", "configuration", "train loss (last 10)", "held-out", "acc", "diverged", "s/run"]
+        report.table(header, rows)  # each preset as soon as it is done
+        sys.stdout.flush()
+        rows = []
 
 
 def main() -> None:
