@@ -72,7 +72,7 @@ def encode(configs: list[dict]) -> str:
     """Configurations in one URL parameter: fields joined by ``:`` in :data:`FIELDS` order, configurations by ``,``.
 
     >>> encode([{**DEFAULTS, "norm": "rmsnorm"}])
-    'rmsnorm:pre:1:4:64:4:32:adamw:0.003:0:200:0'
+    'rmsnorm:pre:1:4:64:4:32:0.003:0:200:adamw:0'
     """
     return ",".join(":".join(_text(c[f]) for f in FIELDS) for c in configs)
 
