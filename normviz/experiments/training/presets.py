@@ -45,8 +45,8 @@ PRESETS = {
     "nonorm": _p(
         "Deep and no norm", "digits",
         "12 blocks, AdamW at lr 3e-3: with no norm at all (identity) nothing holds the residual stream and the "
-        "run diverges within a few steps; Pre-LN LayerNorm trains (slowly at this depth); DyT (Zhu et al. 2025), "
-        "an element-wise tanh with no statistics, stands in for the norm.",
+        "run diverges within its first 3 steps (on every seed tried); with LayerNorm (Pre-LN) or DyT (Zhu et al. "
+        "2025, an element-wise tanh with no statistics) it does not, though at this depth both learn slowly.",
         {**_VIT, "depth": 12, "norm": "identity"}, {**_VIT, "depth": 12, "norm": "layernorm"},
         {**_VIT, "depth": 12, "norm": "dyt"},
     ),
