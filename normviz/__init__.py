@@ -7,9 +7,9 @@ The library never imports Streamlit: pages call these modules and draw what they
 - ``normviz.io``: captures of real models, uploaded files, exports.
 - ``normviz.figures``: Plotly builders (no maths, no torch).
 
-``normviz.norms``, ``normviz.inputs``, ``normviz.batch`` and ``normviz.dynamics`` stay importable under
-those names (other code relies on them): they are ``core.norms``, ``core.inputs``, ``experiments.batch``
-and ``experiments.gradient_flow``.
+``normviz.norms``, ``normviz.inputs``, ``normviz.batch``, ``normviz.dynamics`` and ``normviz.training`` stay
+importable under those names (other code relies on them): they are ``core.norms``, ``core.inputs``,
+``experiments.batch``, ``experiments.gradient_flow`` and ``experiments.training``.
 
 >>> from normviz import norms, inputs
 >>> x = inputs.sample("gaussian", batch=2, tokens=3, dim=4)
@@ -20,10 +20,16 @@ and ``experiments.gradient_flow``.
 import sys
 
 from normviz.core import inputs, norms
-from normviz.experiments import batch
+from normviz.experiments import batch, training
 from normviz.experiments import gradient_flow as dynamics
 
-for _name, _module in {"norms": norms, "inputs": inputs, "batch": batch, "dynamics": dynamics}.items():
+for _name, _module in {
+    "norms": norms,
+    "inputs": inputs,
+    "batch": batch,
+    "dynamics": dynamics,
+    "training": training,
+}.items():
     sys.modules[f"{__name__}.{_name}"] = _module  # `import normviz.norms` finds the same module object
 
-__all__ = ["batch", "dynamics", "inputs", "norms"]
+__all__ = ["batch", "dynamics", "inputs", "norms", "training"]

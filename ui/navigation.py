@@ -35,6 +35,8 @@ PAGES = (
              "the exact Jacobian: who moves when one token moves"),
     PageInfo("pages/gradient-flow.py", "Gradient flow", ":material/trending_down:", "Learning dynamics", "gf_",
              "Post-LN against Pre-LN at initialization: each layer's gradient"),
+    PageInfo("pages/training.py", "Training", ":material/model_training:", "Learning dynamics", "tr_",
+             "train small transformers live with each norm: warm-up, batch size, no norm, the causal leak"),
     PageInfo("pages/jacobian.py", "Jacobian", ":material/north_east:", "Learning dynamics", "jc_",
              "the gradient a norm sends back, as 3D arrows"),
     PageInfo("pages/attention.py", "Attention", ":material/visibility:", "Learning dynamics", "at_",
