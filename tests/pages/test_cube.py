@@ -29,7 +29,8 @@ def test_cube_lights_exactly_the_cells_sharing_the_chosen_cells_statistics():
         "scene4": {(j, tt, bb) for tt in range(T) for bb in range(B)},  # BatchNorm: feature j, whole batch
     }
     for scene, want in expected.items():
-        traces = [tr for tr in fig["data"] if tr.get("scene", "scene") == scene]
+        traces = [tr for tr in fig["data"] if tr.get("scene", "scene") == scene and tr["type"] == "mesh3d"]
+        assert any(tr["name"] == "cell edges" for tr in fig["data"] if tr.get("scene", "scene") == scene)
         by_name = {tr["name"]: {tuple(c) for c in _cells(tr)} for tr in traces}
         assert by_name["the chosen cell"] == {(j, t, b)}
         assert by_name.get("share its statistics", set()) | by_name["the chosen cell"] == want, scene
