@@ -69,9 +69,9 @@ def cached_motion(norm, kind, batch, tokens, dim, groups_, probe, direction, spe
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def cached_motion_frames(norm, kind, batch, tokens, dim, groups_, probe, direction, present):
+def cached_motion_frames(norm, kind, batch, tokens, dim, groups_, probe, direction, spec, present):
     """The live displacement slider's frames: the motion view at every step s, from the same cached slide."""
-    mo = cached_motion(norm, kind, batch, tokens, dim, groups_, probe, direction)
+    mo = cached_motion(norm, kind, batch, tokens, dim, groups_, probe, direction, spec)
     return ui.live_frames({i: _motion_figure(mo, i) for i in range(len(mo.steps))}, present=present)
 
 
@@ -187,7 +187,7 @@ def motion_section(c: dict, label: str, rev: str) -> None:
         )  # fmt: skip
         k = steps.index(s_value)
         fig = _motion_figure(mo, k)
-        args = (c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"], direction)
+        args = (c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"], direction, c["spec"])
         frames = cached_motion_frames(*args, ui.present.is_on())  # the view at every s, one cached call
         ui.live_view(fig, frames, key="cp_motion", control="cp_s", revision=f"{rev}-{direction}-{k}")
         still = int(mo.still.sum())
