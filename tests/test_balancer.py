@@ -261,10 +261,14 @@ def test_a_killed_replicas_sessions_move_to_the_survivor_with_their_view(session
     first = moved[0]
     controls, query, _ = before[id(first)]
     press_and_wait_view(first.page, "β shift")  # the first run on the survivor: the view as it was, β one step on
+    beta = float(query.get("hs_beta", ["0"])[0]) + 0.1  # the slider's step
+    deadline = time.time() + 60  # β is a live slider: its frame shows at once, the rerun (and URL) follow
+    while _query(first.page).get("hs_beta") != [f"{beta:.1f}"] and time.time() < deadline:
+        first.page.wait_for_timeout(250)
+    _drawn(first.page)
     assert _replica(first.page) == survivor
     after = _controls(first.page)
     assert after.pop("beta") != controls.pop("beta") and after == controls, "the run lost the session's view"
-    beta = float(query.get("hs_beta", ["0"])[0]) + 0.1  # the slider's step
     assert _query(first.page) == {**query, "hs_beta": [f"{beta:.1f}"]}
 
     for s in moved:
