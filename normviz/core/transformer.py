@@ -54,18 +54,23 @@ class Block(nn.Module):
         self.norms = nn.ModuleList(make_norm(norm, dim) for _ in range(count))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = self.norms
-        if self.placement == "post":
-            x = n[0](x + self.attn(x))
-            return n[1](x + self.ffn(x))
-        if self.placement == "pre":
-            x = x + self.attn(n[0](x))
-            return x + self.ffn(n[1](x))
-        if self.placement == "peri":
-            x = x + n[1](self.attn(n[0](x)))
-            return x + n[3](self.ffn(n[2](x)))
-        x = x + self.attn(x)
-        return x + self.ffn(x)
+        return residual(self.placement, self.norms, self.attn, self.ffn, x)
+
+
+def residual(placement: str, n, attn, ffn, x: torch.Tensor) -> torch.Tensor:
+    """One block's residual wiring, ``n`` its norms (2 for post and pre, 4 for peri, none for "none"): where the
+    norms sit is all that tells Post-LN, Pre-LN and Peri-LN apart. The Training page's blocks use it too."""
+    if placement == "post":
+        x = n[0](x + attn(x))
+        return n[1](x + ffn(x))
+    if placement == "pre":
+        x = x + attn(n[0](x))
+        return x + ffn(n[1](x))
+    if placement == "peri":
+        x = x + n[1](attn(n[0](x)))
+        return x + n[3](ffn(n[2](x)))
+    x = x + attn(x)
+    return x + ffn(x)
 
 
 class Stack(nn.Module):

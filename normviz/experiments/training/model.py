@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from normviz.core import transformer
+
 __all__ = ["EPS", "Model", "Norm"]
 
 EPS = 1e-5
@@ -87,15 +89,7 @@ class Block(nn.Module):
         return self.down(F.gelu(self.up(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = self.norms
-        if self.placement == "post":
-            x = n[0](x + self.attn(x))
-            return n[1](x + self.ffn(x))
-        if self.placement == "pre":
-            x = x + self.attn(n[0](x))
-            return x + self.ffn(n[1](x))
-        x = x + n[1](self.attn(n[0](x)))
-        return x + n[3](self.ffn(n[2](x)))
+        return transformer.residual(self.placement, self.norms, self.attn, self.ffn, x)
 
 
 class Model(nn.Module):
