@@ -106,7 +106,8 @@ def describe() -> str:
     if dev.type == "mps":
         return "GPU · Apple silicon (MPS)"
     why = f"{ENV}=cpu" if (_forced or os.environ.get(ENV)) else "no GPU found"
-    return f"CPU · {torch.get_num_threads()} threads ({why})"
+    n = torch.get_num_threads()
+    return f"CPU · {n} thread{'' if n == 1 else 's'} ({why})"
 
 
 def placement_notes() -> list[str]:
