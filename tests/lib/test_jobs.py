@@ -75,8 +75,16 @@ def test_cancel_drops_a_queued_job_and_stops_a_running_one(pool):
             threading.Event().wait(0.01)
         return "stopped"
 
-    running = pool.submit("a", until_stopped, heavy=True)
+    started = threading.Event()
+
+    def until_stopped_a(job):
+        started.set()
+        return until_stopped(job)
+
+    running = pool.submit("a", until_stopped_a, heavy=True)
     queued = pool.submit("b", until_stopped, heavy=True)
+    assert started.wait(10), "the first heavy job never started"
+    assert running.state == "running"
     queued.cancel()
     with pytest.raises(jobs.Cancelled):
         queued.result(timeout=10)
