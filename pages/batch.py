@@ -7,7 +7,7 @@ import ui
 from normviz.core import inputs
 from normviz.experiments import batch, batch_running, batch_stats
 from normviz.figures import charts, scenes
-from ui import batch_pool
+from ui import batch_modes, batch_pool
 
 ui.require_app()
 
@@ -232,28 +232,7 @@ def population_section(c: dict, rev: str) -> None:
 
 def train_eval_section(c: dict, rev: str) -> None:
     st.subheader("Train mode against eval mode")
-    cols = st.columns(4)
-    label = cols[0].selectbox(
-        "Momentum", list(ui.labels.MOMENTA), index=1, key="bt_momentum", bind=ui.BIND,
-        help="nn.BatchNorm1d: running = (1 − m)·running + m·batch statistic; None averages all batches equally.",
-    )  # fmt: skip
-    steps = cols[1].select_slider(
-        "Training steps",
-        [10, 50, 100, 300],
-        value=100,
-        key="bt_steps",
-        bind=ui.BIND,
-        help="Batches seen before evaluation.",
-    )
-    r_max = cols[2].slider(
-        "Batch Renorm r_max", 1.0, 5.0, 3.0, 0.1, key="bt_rmax", bind=ui.BIND,
-        help="Clip on σ_B/σ. r_max = 1 and d_max = 0 is plain BatchNorm.",
-    )  # fmt: skip
-    d_max = cols[3].slider(
-        "Batch Renorm d_max", 0.0, 5.0, 5.0, 0.1, key="bt_dmax", bind=ui.BIND,
-        help="Clip on (μ_B − μ)/σ. Loose clips make training use the running statistics.",
-    )  # fmt: skip
-    momentum = ui.labels.MOMENTA[label]
+    steps, momentum, r_max, d_max = batch_modes.train_eval_controls()
     te = ui.guarded(
         ui.heavy, cached_train_eval, c["kind"], c["tokens"], c["dim"], steps, momentum, r_max, d_max,
         label=TRAIN_EVAL, stop=False,

@@ -1,7 +1,8 @@
 """The Batch page on real tokens: probe cloud, spread against B, PowerNorm's comparison, a massive token.
 
 The probe cloud, the spread against B, batch against pool statistics (PowerNorm's comparison, MiniLM's tokens
-against image patches) and a massive-activation token inside a batch.
+against image patches), a massive-activation token inside a batch, then train against eval mode and padding
+(``ui.batch_modes``).
 
 pages/batch.py calls :func:`run` when its input is a real pool; everything here reads a pool through
 ``ui.token_pools`` (captured once per server, in the background) and caches its views on the pool's spec.
@@ -15,7 +16,7 @@ import streamlit as st
 from normviz.experiments import batch_massive, batch_real
 from normviz.figures import charts, scenes, tokens
 from normviz.io.real_input import PoolInput, RealInput
-from ui import labels, real_inputs, token_pools
+from ui import batch_modes, labels, real_inputs, token_pools
 from ui.controls import guarded
 from ui.export_buttons import export_buttons
 from ui.links import BIND
@@ -103,6 +104,13 @@ def run(c: dict, rev: str, options: list[int]) -> None:
     population_section(spec, pool, c, masked, rev)
     if isinstance(spec, PoolInput) and spec.source in ("docs", "text"):
         massive_section(spec, pool, c, rev)
+    else:
+        st.caption(
+            "A massive-activation token: this section needs MiniLM's [CLS] tokens, so it is shown for the "
+            "documentation and your-sentences pools only."
+        )
+    batch_modes.real_train_eval_section(spec, pool, sizes, masked, rev)
+    batch_modes.real_padding_section(spec, pool, sizes, c["batches"], rev)
 
 
 def sweep_section(cs, overlaps: np.ndarray, c: dict, n_seq: int, rev: str) -> None:

@@ -98,3 +98,36 @@ def test_coupling_and_instance_take_real_sentences(pools):
     bars = figure(at, "in_pad_mean")
     p = instance.real_padding(pools["docs"], batch=4, dim=16, pad_value=0.0)
     np.testing.assert_allclose(np.asarray(bars["data"][1]["y"]), p.mean_counted, rtol=1e-5)
+
+
+def test_train_eval_on_real_tokens_from_the_figure_is_the_librarys(real_app, pools):
+    from normviz.experiments import batch_real_modes
+
+    assert figure_keys(real_app)[4:6] == ["bt_train_eval", "bt_padding"]
+    fig = figure(real_app, "bt_train_eval")
+    series = {t["name"]: np.asarray(t["y"]) for t in fig["data"]}
+    want = batch_real_modes.train_eval(pools["docs"], batch_sizes=[2, 4, 8], steps=100, momentum=0.1, probe=(0, 1))
+    np.testing.assert_array_equal(fig["data"][0]["x"], [2, 4, 8])
+    for name in ("BatchNorm: ‖train − eval‖", "Batch Renorm: ‖train − eval‖"):
+        np.testing.assert_allclose(series[name], want.series[name], rtol=1e-5)
+    assert any("accumulates its running statistics over 100 batches" in c.value for c in real_app.caption)
+
+
+def test_padding_on_real_sentences_from_the_figure_is_the_librarys(real_app, pools):
+    from normviz.experiments import batch_real_modes
+
+    fig = figure(real_app, "bt_padding")
+    ps = batch_real_modes.padding_shift(pools["docs"], batch_sizes=[2, 4, 8], batches=20)
+    np.testing.assert_allclose(np.asarray(fig["data"][0]["y"]), ps.shift, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(fig["data"][1]["y"]), ps.predicted, rtol=1e-5)
+    assert ps.shift[0] > 0 and ps.share[0] < ps.share[-1]
+    assert any(f"{ps.share[-1]:.0%} of the positions" in c.value or f", {ps.share[-1]:.0%}" in c.value
+               for c in real_app.caption)  # fmt: skip
+
+
+def test_image_pools_say_why_there_is_no_padding(pools):
+    at = open_page("batch", {"bt_kind": labels.KINDS["digits"], "bt_batches": "20", "bt_steps": "10"})
+    assert not at.exception and not at.error
+    assert "bt_padding" not in figure_keys(at) and "bt_train_eval" in figure_keys(at)
+    assert any("there is no padding to show here" in i.value for i in at.info)
+    assert any("needs MiniLM's [CLS] tokens" in c.value for c in at.caption)
