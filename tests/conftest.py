@@ -12,7 +12,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 import pytest
 
 from normviz.io import exports
-from tests.helpers.browser import CHROMIUM, FLAGS, served
+from tests.helpers.browser import CHROMIUM, FLAGS, POOL_SENTENCES, served
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +28,8 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
     """One ``streamlit run app.py`` for every browser test (pages keep no state between browser tabs)."""
-    with served("app.py", tmp_path_factory.mktemp("app") / "streamlit.log") as url:
+    env = {**os.environ, "NORMVIZ_POOL_SENTENCES": POOL_SENTENCES}  # a small docs pool (tests/browser/test_batch_real)
+    with served("app.py", tmp_path_factory.mktemp("app") / "streamlit.log", env) as url:
         yield url
 
 

@@ -11,6 +11,7 @@ from the file this session holds (``ui.real_inputs``): it never enters the share
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -27,7 +28,9 @@ __all__ = ["KEEP", "SENTENCES", "get", "pool_input_ui", "ready", "submit"]
 
 KEEP = 3
 
-SENTENCES = token_pool.DOC_SENTENCES  # sentences of the "docs" pool (tests lower it for speed)
+# sentences of the "docs" pool: tests lower it for speed (AppTest sets this name; the browser tests' server is
+# started with NORMVIZ_POOL_SENTENCES)
+SENTENCES = int(os.environ.get("NORMVIZ_POOL_SENTENCES", token_pool.DOC_SENTENCES))
 
 _LOCK = threading.RLock()  # ready() holds it while get() takes it again
 _POOLS: OrderedDict[str, token_pool.TokenPool] = OrderedDict()

@@ -31,6 +31,8 @@ FLAGS = [
     "--disable-sync",
 ]
 VIEW = ".normviz-plot"
+# the browser tests' servers: a docs pool of 128 sentences (B ≤ 16) captures in a second or two, not 2,000
+POOL_SENTENCES = "128"
 
 
 def free_port() -> int:
@@ -76,9 +78,9 @@ def serve(script: str, log_path: Path, *, cwd: Path = ROOT, env: dict[str, str] 
 
 
 @contextmanager
-def served(script: str, log_path: Path) -> Iterator[str]:
+def served(script: str, log_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """``streamlit run script`` on a free port for the ``with`` block; its URL."""
-    proc, url = serve(script, log_path)
+    proc, url = serve(script, log_path, env=env)
     try:
         yield url
     finally:
