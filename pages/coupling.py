@@ -7,7 +7,7 @@ import ui
 from normviz.core import inputs, norms
 from normviz.experiments import coupling
 from normviz.figures import charts, heatmaps, scenes
-from ui import token_pools
+from ui import real_blocks, real_inputs, token_pools
 
 ui.require_app()
 
@@ -21,9 +21,10 @@ def controls_ui() -> dict:
         index=norms.NORMS.index("batchnorm"), help="Which norm to differentiate.",
     )  # fmt: skip
     kind = cols[1].selectbox(
-        "Input distribution", [*inputs.KINDS, "docs"], format_func=ui.labels.KINDS.get, key="cp_kind", bind=ui.BIND,
-        help=ui.labels.KIND_HELP + "\n\n**" + ui.labels.KINDS["docs"] + "**: B sentences with at least T real "
-        "tokens each, cut to T (no padding); the d features of largest variance over 2,000 sentences' tokens.",
+        "Input distribution", [*inputs.KINDS, *real_blocks.KINDS], format_func=ui.labels.KINDS.get, key="cp_kind",
+        bind=ui.BIND, help=real_blocks.kind_help(
+            f"B sequences with at least T real tokens each, cut to T (no padding), B·T·d ≤ {coupling.MAX_JACOBIAN:,}"
+        ),
     )  # fmt: skip
     b = cols[2].slider("Sequences B", 1, 8, 4, key="cp_B", bind=ui.BIND, help="Sequences in the batch.")
     t = cols[3].slider("Tokens T", 1, 16, 8, key="cp_T", bind=ui.BIND, help="Tokens per sequence.")
@@ -40,7 +41,7 @@ def controls_ui() -> dict:
     cols = st.columns(2)
     pb = ui.index_slider(cols[0], "Probe token: sequence", b, 1, key="cp_pb", help="The token whose input moves.")
     pt = ui.index_slider(cols[1], "Probe token: position", t, 3, key="cp_pt", help="Its position in the sequence.")
-    spec = token_pools.pool_input_ui("cp_", kind) if kind == "docs" else None  # MiniLM's capture point
+    spec = real_blocks.pool_ui("cp_", kind)  # a real pool's own controls (capture point, text, file)
     probe = (pb - 1) * t + pt - 1
     return {"norm": norm, "kind": kind, "batch": b, "tokens": t, "dim": d, "groups": g, "probe": probe, "spec": spec}
 
@@ -49,7 +50,7 @@ JACOBIAN = "Differentiating every output with respect to every input"
 MOTION = "Sliding the probe token"
 
 
-@st.cache_data(max_entries=32, show_spinner=False)  # ui.heavy shows JACOBIAN with its progress
+@real_inputs.cache_view(max_entries=32, show_spinner=False)  # ui.heavy shows JACOBIAN with its progress
 def cached_coupling(norm, kind, batch, tokens, dim, groups_, probe, spec=None):
     if spec is not None:  # real tokens: a block of the pool (token_pools.get raises until it is captured)
         pool = token_pools.get(spec)
@@ -57,7 +58,7 @@ def cached_coupling(norm, kind, batch, tokens, dim, groups_, probe, spec=None):
     return coupling.coupling(norm, kind, batch=batch, tokens=tokens, dim=dim, groups=groups_, probe=probe)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@real_inputs.cache_view(max_entries=32, show_spinner=False)
 def cached_motion(norm, kind, batch, tokens, dim, groups_, probe, direction, spec=None):
     if spec is not None:
         pool = token_pools.get(spec)
@@ -68,7 +69,7 @@ def cached_motion(norm, kind, batch, tokens, dim, groups_, probe, direction, spe
     )
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@real_inputs.cache_view(max_entries=32, show_spinner=False)
 def cached_motion_frames(norm, kind, batch, tokens, dim, groups_, probe, direction, spec, present):
     """The live displacement slider's frames: the motion view at every step s, from the same cached slide."""
     mo = cached_motion(norm, kind, batch, tokens, dim, groups_, probe, direction, spec)
@@ -97,8 +98,10 @@ def _scale_words(scale) -> str:
 st.title("Coupling: who moves when one token moves")
 st.markdown("Which outputs change when one token's input changes — each norm's exact Jacobian, block by block.")
 c = controls_ui()
-if c["spec"] is not None and ui.guarded(token_pools.ready, c["spec"]) is None:
-    token_pools.wait_and_rerun()  # the pool is being captured: its progress bar is shown
+real_blocks.wait_for(c["kind"], c["spec"])  # a real pool: its file, or its capture's progress
+fitted = real_blocks.fit(c["spec"], batch=c["batch"], tokens=c["tokens"], dim=c["dim"])
+c |= {"probe": real_blocks.probe_for(c["probe"], c["tokens"], fitted), "tokens": fitted.tokens,
+      "batch": fitted.batch, "dim": fitted.dim, "groups": real_blocks.groups_for(c["groups"], fitted.dim)}  # fmt: skip
 ui.share_caption()
 n_tok = c["batch"] * c["tokens"]
 cp = ui.guarded(
@@ -142,14 +145,7 @@ if cp is not None:
         f"exactly 0 — autodiff found no path from that input to that output. Dotted lines separate sequences. "
         f"{label}: {ui.labels.COUPLING_PATTERNS[c['norm']]}. The probe (sequence {pb + 1}, token {pt + 1}) moves "
         f"{moved} other token{'s' if moved != 1 else ''} of the {n_tok}. Right: the probe's own d × d block "
-        f"({_scale_words(scales[1])})."
-        + (
-            f" Real tokens: MiniLM's input of capture point {c['spec'].point}, {c['batch']} documentation sentences "
-            f"with at least {c['tokens']} tokens, cut to their first {c['tokens']}; the {c['dim']} features of "
-            "largest variance over the pool (the norm is taken over those d, not MiniLM's 384)."
-            if c["spec"] is not None
-            else ""
-        )
+        f"({_scale_words(scales[1])})." + real_blocks.source_words(c["spec"], fitted)
     )
 
 with st.expander("How this is computed: the formula"):

@@ -6,7 +6,7 @@ import ui
 from normviz.core import inputs, rounding
 from normviz.experiments import instance
 from normviz.figures import charts, scenes
-from ui import token_pools
+from ui import real_blocks, real_inputs, token_pools
 
 ui.require_app()
 
@@ -14,10 +14,11 @@ ui.require_app()
 def controls_ui() -> dict:
     cols = st.columns([3, 2, 2, 2])
     kind = cols[0].selectbox(
-        "Input distribution", [*inputs.KINDS, "docs"], format_func=ui.labels.KINDS.get, key="in_kind", bind=ui.BIND,
-        help=ui.labels.KIND_HELP + "\n\n**" + ui.labels.KINDS["docs"] + "**: B sentences with at least T real "
-        "tokens, cut to T for the view; the padding charts take B sentences whole, padded to the longest, with "
-        "their mask; the d features of largest variance over the pool.",
+        "Input distribution", [*inputs.KINDS, *real_blocks.KINDS], format_func=ui.labels.KINDS.get, key="in_kind",
+        bind=ui.BIND, help=real_blocks.kind_help(
+            "B sequences with at least T real tokens, cut to T for the view; the padding charts take B sequences "
+            "whole, padded to the longest, with their own mask"
+        ),
         index=inputs.KINDS.index("shifted"),
     )  # fmt: skip
     b = cols[1].slider("Sequences B", 1, 8, 4, key="in_B", bind=ui.BIND, help="Sequences are normalized independently.")
@@ -33,18 +34,18 @@ def controls_ui() -> dict:
         bind=ui.BIND,
         help="Each feature is one point in the view.",
     )
-    spec = token_pools.pool_input_ui("in_", kind) if kind == "docs" else None  # MiniLM's capture point
+    spec = real_blocks.pool_ui("in_", kind)  # a real pool's own controls (capture point, text, file)
     return {"kind": kind, "batch": b, "tokens": t, "dim": d, "spec": spec}
 
 
-@st.cache_data(max_entries=32, show_spinner="InstanceNorm over each sequence…")
+@real_inputs.cache_view(max_entries=32, show_spinner="InstanceNorm over each sequence…")
 def cached_view(kind, batch, tokens, dim, spec=None):
     if spec is not None:  # real sentences, cut to T tokens (token_pools.get raises until the pool is captured)
         return instance.real_view(token_pools.get(spec), batch=batch, tokens=tokens, dim=dim)
     return instance.instance_view(kind, batch=batch, tokens=tokens, dim=dim)
 
 
-@st.cache_data(max_entries=32, show_spinner="Padding…")
+@real_inputs.cache_view(max_entries=32, show_spinner="Padding…")
 def cached_padding(kind, batch, tokens, dim, pad_value, spec=None):
     if spec is not None:  # real sentences whole, padded to the longest, with their mask
         return instance.real_padding(token_pools.get(spec), batch=batch, dim=dim, pad_value=pad_value)
@@ -54,8 +55,9 @@ def cached_padding(kind, batch, tokens, dim, pad_value, spec=None):
 st.title("InstanceNorm couples a sequence's tokens")
 st.caption("torch's InstanceNorm on the token layout standardizes **each feature over the T tokens of one sequence**.")
 c = controls_ui()
-if c["spec"] is not None and ui.guarded(token_pools.ready, c["spec"]) is None:
-    token_pools.wait_and_rerun()  # the pool is being captured: its progress bar is shown
+real_blocks.wait_for(c["kind"], c["spec"])  # a real pool: its file, or its capture's progress
+fitted = real_blocks.fit(c["spec"], batch=c["batch"], tokens=c["tokens"], dim=c["dim"])
+c |= {"batch": fitted.batch, "tokens": fitted.tokens, "dim": fitted.dim}  # what a real pool can give
 v = ui.guarded(cached_view, c["kind"], c["batch"], c["tokens"], c["dim"], c["spec"])
 rev = f"{c['kind']}-{c['batch']}-{c['tokens']}-{c['dim']}"
 if c["tokens"] <= 3:
@@ -92,6 +94,7 @@ st.caption(
     f"View: {where}. "
     f"Measured on every point: max |mean over tokens| = {v.max_abs_mean:.2g}; variance over tokens in "
     f"[{v.var_range[0]:.6f}, {v.var_range[1]:.6f}] (σ²/(σ²+ε), so 1 minus a hair)."
+    + real_blocks.source_words(c["spec"], fitted)
 )
 ui.share_caption()
 with st.expander("Formula and code"):
@@ -150,8 +153,19 @@ pad_label = st.radio(
     "Pad tokens hold", list(instance.PAD_VALUES), horizontal=True, key="in_pad", bind=ui.BIND,
     help="What sits in the padded positions: zeros, or ±10 garbage standing in for a pad embedding.",
 )  # fmt: skip
-p = ui.guarded(
-    cached_padding, c["kind"], c["batch"], c["tokens"], c["dim"], instance.PAD_VALUES[pad_label], c["spec"], stop=False
+p = (
+    None
+    if real_blocks.no_padding(c["spec"])
+    else ui.guarded(
+        cached_padding,
+        c["kind"],
+        c["batch"],
+        c["tokens"],
+        c["dim"],
+        instance.PAD_VALUES[pad_label],
+        c["spec"],
+        stop=False,
+    )
 )
 if p is not None:
     seq = [f"{i + 1} ({n} real)" for i, n in enumerate(p.lengths)]

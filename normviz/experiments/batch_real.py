@@ -31,6 +31,7 @@ __all__ = [
     "PoolStats",
     "batch_moments",
     "draw_batches",
+    "fit_block",
     "max_batch",
     "overlap",
     "pool_stats",
@@ -233,6 +234,22 @@ def stats_sweep(named: dict[str, PoolStats]) -> Sweep:
         series[f"{name}: mean"] = st.mean_error
         series[f"{name}: variance"] = st.var_error
     return _sweep([int(b) for b in first.batch_sizes], series)
+
+
+def fit_block(pool: TokenPool, *, batch: int, tokens: int, dim: int) -> tuple[int, int, int]:
+    """The largest ``(B, T, d)`` no bigger than asked that :func:`real_block` can cut from ``pool``: B ≤ S, T ≤ the
+    length that at least B sequences reach (the B-th longest), d ≤ the pool's features.
+
+    >>> p = TokenPool(torch.zeros(9, 2), np.array([2, 3, 4]), "demo")
+    >>> fit_block(p, batch=2, tokens=8, dim=5), fit_block(p, batch=5, tokens=8, dim=1)
+    ((2, 3, 2), (3, 2, 1))
+    """
+    for label, v in (("batch", batch), ("tokens", tokens), ("dim", dim)):
+        if not is_int(v) or v < 1:
+            raise ValueError(f"{label} must be a positive integer, got {v!r}.")
+    B = min(batch, pool.n_sequences)
+    reach = int(np.sort(pool.lengths)[::-1][B - 1])  # B sequences hold at least this many tokens
+    return B, min(tokens, reach), min(dim, pool.dim)
 
 
 def real_block(pool: TokenPool, *, batch: int, tokens: int, dim: int, seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:

@@ -221,3 +221,18 @@ def test_an_uploaded_file_with_a_mask_becomes_a_pool_of_its_real_tokens():
     xb, mb = pool.batch([2, 0])
     np.testing.assert_array_equal(mb.numpy(), mask[[2, 0]])
     np.testing.assert_array_equal(xb[mb].numpy(), np.concatenate([x[2][mask[2]], x[0][mask[0]]]))
+
+
+@pytest.mark.parametrize(("batch", "tokens", "dim"), [(2, 8, 5), (3, 8, 1), (5, 2, 9), (1, 1, 1), (4, 3, 2)])
+def test_fit_block_is_the_largest_block_real_block_can_cut(batch, tokens, dim):
+    lengths = np.array([2, 7, 3, 5])
+    p = token_pool.TokenPool(torch.randn(int(lengths.sum()), 3), lengths, "made up")
+    B, T, d = batch_real.fit_block(p, batch=batch, tokens=tokens, dim=dim)
+    assert B == min(batch, 4) and d == min(dim, 3)
+    # brute force: the largest T ≤ tokens that at least B sequences reach
+    assert T == max(t for t in range(1, tokens + 1) if (lengths >= t).sum() >= B)
+    x, _ = batch_real.real_block(p, batch=B, tokens=T, dim=d)
+    assert tuple(x.shape) == (B, T, d)
+    if T < tokens:
+        with pytest.raises(ValueError, match="hold"):
+            batch_real.real_block(p, batch=B, tokens=T + 1, dim=d)
