@@ -75,8 +75,11 @@ def run(c: dict, rev: str, options: list[int]) -> None:
         return
     pool = _pool_or_wait(spec)
     sizes = sweep_sizes(options, pool.n_sequences)
-    if not sizes:
-        st.error(f"This pool has {pool.n_sequences} sequences: batches of B ≥ 2 need at least 16 (B ≤ S/8).")
+    if len(sizes) < 2:
+        st.error(
+            f"This pool has {pool.n_sequences} sequences: batches need B ≤ S/8, and the spread against B needs two "
+            "batch sizes (B = 2 and 4), so at least 32 sequences. Use more sentences, or a file with more sequences."
+        )
         return
     B = min(c["batch_size"], sizes[-1])
     got = guarded(clouds_view, spec, tuple(sizes), c["batches"], masked, stop=False)

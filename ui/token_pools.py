@@ -24,14 +24,17 @@ from normviz.io.real_input import PoolInput, RealInput, UploadInput
 from ui import real_inputs
 from ui.links import BIND
 
-__all__ = ["KEEP", "SENTENCES", "get", "pool_input_ui", "ready", "submit"]
+__all__ = ["KEEP", "MIN_SENTENCES", "SENTENCES", "get", "pool_input_ui", "ready", "submit"]
 
 KEEP = 3
+
+MIN_SENTENCES = 32  # a pool of your sentences: B = 2 and 4 (B ≤ S/8), so the spread has a slope
 
 # sentences of the "docs" pool: tests lower it for speed (AppTest sets this name; the browser tests' server is
 # started with NORMVIZ_POOL_SENTENCES)
 SENTENCES = int(os.environ.get("NORMVIZ_POOL_SENTENCES", token_pool.DOC_SENTENCES))
 
+_WAITING = "_pool_waits"  # st.session_state key: keys of the pools this session waits for
 _LOCK = threading.RLock()  # ready() holds it while get() takes it again
 _POOLS: OrderedDict[str, token_pool.TokenPool] = OrderedDict()
 
@@ -56,10 +59,11 @@ def _build(spec: PoolInput, job: jobs.Job) -> None:
 
 def _sentences(text: str) -> list[str]:
     s = list(dict.fromkeys(capture.split_sentences(text)))  # distinct sentences: a batch holds distinct ones
-    if len(s) < 16:
+    if len(s) < MIN_SENTENCES:
         raise ValueError(
-            f"The text holds {len(s)} distinct sentences; batches of B ≥ 2 from a pool need B ≤ S/8, so paste at "
-            "least 16 sentences (or pick the documentation's 2,000)."
+            f"The text holds {len(s)} distinct sentences; batches from a pool need B ≤ S/8, and the spread against B "
+            f"needs two batch sizes (B = 2 and 4), so paste at least {MIN_SENTENCES} sentences (or pick the "
+            "documentation's 2,000)."
         )
     return s
 
@@ -68,6 +72,8 @@ def submit(spec: PoolInput) -> jobs.Job:
     """The job that captures ``spec``'s pool (the one already queued or running, if any)."""
     if spec.source not in ("docs", "text", *patches.IMAGE_SOURCES):
         raise ValueError(f"Unknown pool source {spec.source!r}: docs, text, photos or digits.")
+    if spec.source == "text":
+        _sentences(spec.text)  # too few sentences: say so now, not from a job that would fail on every rerun
     p = jobs.pool()
     job = p.get(spec.key)
     fresh = job is not None and job.done() and spec.key not in _POOLS  # done, but its pool was let go since
@@ -96,15 +102,31 @@ def ready(spec: RealInput) -> token_pool.TokenPool | None:
     with _LOCK:
         if spec.key in _POOLS:
             return get(spec)
+    waiting = st.session_state.setdefault(_WAITING, set())  # pools this session is showing the progress of
+    old = jobs.pool().get(spec.key)
+    if old is not None and old.state == "failed" and spec.key in waiting:
+        waiting.discard(spec.key)  # shown once: the next run (a changed control, a reload) tries again
+        _raise(old)
     job = submit(spec)
     if job.state == "failed":
-        job.result()  # re-raises the capture's ValueError for ui.guarded to show
+        _raise(job)
+    waiting.add(spec.key)
     if job.state == "done" and spec.key in _POOLS:
         return get(spec)
     place = job.place
     where = f"queued, place {place} among the waiting heavy jobs" if place else job.message or "starting"
     st.progress(job.progress, text=f"Capturing real tokens (once per server): {where}…")
     return None
+
+
+def _raise(job: jobs.Job) -> None:
+    """Re-raise a failed capture as the ValueError ``ui.guarded`` shows (its own, or one naming the failure)."""
+    try:
+        job.result()
+    except ValueError:
+        raise
+    except Exception as err:
+        raise ValueError(f"The capture failed ({type(err).__name__}: {str(err)[:200]}). Reload to try again.") from err
 
 
 def wait_and_rerun(seconds: float = 0.5) -> None:
@@ -132,7 +154,8 @@ def pool_input_ui(prefix: str, kind: str, container=None) -> RealInput | None:
     if kind == "docs":
         return PoolInput("docs", point, sentences=SENTENCES)
     text = c.text_area(
-        "Text for MiniLM (one sequence per sentence, at least 16)", " ".join(token_pool.doc_sentences(24)),
+        f"Text for MiniLM (one sequence per sentence, at least {MIN_SENTENCES})",
+        " ".join(token_pool.doc_sentences(64)),
         height=100, key=f"{prefix}pooltext", bind=BIND,
         help="Every distinct sentence is one sequence of the pool; batches draw B of them (B ≤ sentences / 8).",
     )  # fmt: skip

@@ -14,7 +14,11 @@ def slope(x: np.ndarray, y: np.ndarray) -> float:
 
     >>> round(slope(np.array([1.0, 4.0, 16.0]), np.array([1.0, 0.5, 0.25])), 6)
     -0.5
+
+    Fewer than two distinct x give no line: NaN (callers say so instead of showing a number).
     """
+    if np.unique(np.asarray(x)).size < 2:
+        return float("nan")
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
