@@ -148,18 +148,20 @@ def main() -> None:
             print(f"  Hypersphere   {max(ours):6.1f} s / {statistics.median(ours):5.1f} s")
             print(f"  one-chart app {max(base):6.1f} s / {statistics.median(base):5.1f} s")
             print(f"  slowest ratio {max(ours) / max(base):.2f}× (target ≤ 1.3×)")
-            s = soak(browser, url, args.walkers, args.minutes, app.pid)
-            log = (Path(tmp) / "app.log").read_text()
-            print(
-                f"soak: {args.walkers} sessions × {args.minutes:g} min: {s['visits']} page visits ({s['rounds']} "
-                f"rounds), {s['exceptions']} exceptions, {log.count('Traceback')} tracebacks in the server log, "
-                f"peak {s['peak_mb']:.0f} MB (target < 3072 MB)"
-            )
-            before, peak, after = churn(browser, url, args.churn, app.pid)
-            print(
-                f"churn: {args.churn} sessions opened and closed one by one: {before:.0f} MB before, peak "
-                f"{peak:.0f} MB, {after:.0f} MB after ({(after - before) / args.churn:+.1f} MB a session kept)"
-            )
+            if args.walkers:
+                s = soak(browser, url, args.walkers, args.minutes, app.pid)
+                log = (Path(tmp) / "app.log").read_text()
+                print(
+                    f"soak: {args.walkers} sessions × {args.minutes:g} min: {s['visits']} page visits ({s['rounds']} "
+                    f"rounds), {s['exceptions']} exceptions, {log.count('Traceback')} tracebacks in the server log, "
+                    f"peak {s['peak_mb']:.0f} MB (target < 3072 MB)"
+                )
+            if args.churn:
+                before, peak, after = churn(browser, url, args.churn, app.pid)
+                print(
+                    f"churn: {args.churn} sessions opened and closed one by one: {before:.0f} MB before, peak "
+                    f"{peak:.0f} MB, {after:.0f} MB after ({(after - before) / args.churn:+.1f} MB a session kept)"
+                )
         finally:
             for proc in (app, stock):
                 proc.terminate()

@@ -21,9 +21,8 @@ st.title("normviz — see what normalization does")
 st.markdown("Every token of a transformer is a vector; a normalization layer rescales it before attention and the MLP.")
 v = ui.guarded(hero_view, **HERO, stop=False)
 if v is not None:
-    fig = scenes.sphere_view_figure(v, ui.labels.NORMS["layernorm"])
-    fig.update_layout(height=420)
-    ui.plotly_view(fig, key="home_hero", revision="hero")
+    hero = lambda: scenes.sphere_view_figure(v, ui.labels.NORMS["layernorm"]).update_layout(height=420)  # noqa: E731
+    ui.plotly_view(ui.shared_figure(("home_hero", *HERO.items()), hero), key="home_hero", revision="hero")
 st.markdown("**LayerNorm puts every token on a sphere — turn it, then open Hypersphere.**")
 st.page_link("pages/hypersphere.py", label="Open Hypersphere", icon=":material/language:")
 st.caption(

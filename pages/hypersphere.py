@@ -175,8 +175,9 @@ v = ui.guarded(compute_view, **c)
 name = ui.labels.NORMS[c["norm"]]
 d = v.basis.dim
 
-fig = scenes.sphere_view_figure(v, name)
-revision = str(hash(tuple(c.items())))  # lets browser tests see which run a view shows
+view_key = tuple(c.items())  # every control: names the view, and its figures (built once per server)
+fig = ui.shared_figure(("hs_view", view_key), lambda: scenes.sphere_view_figure(v, name))
+revision = str(hash(view_key))  # lets browser tests see which run a view shows
 want, frames = live_frames(c)
 ui.live_view(fig, frames, key="hs_view", control=want, revision=revision)
 ui.export_buttons(
@@ -257,11 +258,14 @@ if c["norm"] == "layernorm" and d == 2:
 
 rh, mh = v.radius_hist, v.mean_hist
 marks = [(v.sqrt_d, f"√d = {v.sqrt_d:.4g}")] if c["norm"] in ("layernorm", "rmsnorm") else []
-hist = charts.histograms_figure(
-    [
-        {"title": "token length ‖y‖ (all tokens)", "hist": rh, "marks": marks, "xlabel": "‖y‖"},
-        {"title": "token mean (1/d)Σᵢ yᵢ (all tokens)", "hist": mh, "marks": [(0.0, "0")], "xlabel": "mean"},
-    ]
+hist = ui.shared_figure(
+    ("hs_hist", view_key),
+    lambda: charts.histograms_figure(
+        [
+            {"title": "token length ‖y‖ (all tokens)", "hist": rh, "marks": marks, "xlabel": "‖y‖"},
+            {"title": "token mean (1/d)Σᵢ yᵢ (all tokens)", "hist": mh, "marks": [(0.0, "0")], "xlabel": "mean"},
+        ]
+    ),
 )
 ui.plotly_view(hist, key="hs_hist", revision=revision, link_cameras=False, defer=True)
 st.caption(
@@ -301,7 +305,7 @@ curves = [
 if c["norm"] == "dyt":
     curves.append((f"tanh({c['alpha']:g}·x), your DyT α", v.curve_x, v.curve_dyt, style.PALETTE["green"]))
 ui.plotly_view(
-    charts.elementwise_figure(v.elementwise_x, series, curves),
+    ui.shared_figure(("hs_elementwise", view_key), lambda: charts.elementwise_figure(v.elementwise_x, series, curves)),
     key="hs_elementwise",
     revision=revision,
     link_cameras=False,

@@ -8,6 +8,7 @@ Pages use the names below (``ui.plotly_view``, ``ui.BIND``, …); each lives in 
 - ``links``: every control in the URL, the bad-link notice; ``labels``: every display name
 - ``controls``: index sliders, a table of select sliders, errors as messages, cached samples
 - ``export_buttons``: HTML/PNG/CSV/NPZ
+- ``figure_cache``: ``shared_figure``, a view's figure (and its JSON) built once per server for every session
 - ``real_inputs``: MiniLM's residual stream and uploaded files; ``sidebar``: the device line
 - ``present``: presentation mode (``?present=1``): large type in figures and page, 1920 × 1080 PNGs
 - ``lessons``: the lesson picker, Previous/Next and the lesson editor (app.py draws it under the pages)
@@ -19,6 +20,7 @@ Pages use the names below (``ui.plotly_view``, ``ui.BIND``, …); each lives in 
 from ui import labels
 from ui.controls import guarded, index_slider, sample, select_sliders
 from ui.export_buttons import export_buttons
+from ui.figure_cache import shared_figure
 from ui.heavy_views import heavy
 from ui.links import BIND, share_caption
 from ui.live import frames as live_frames
@@ -43,4 +45,5 @@ __all__ = [
     "sample",
     "select_sliders",
     "share_caption",
+    "shared_figure",
 ]

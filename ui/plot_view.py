@@ -16,7 +16,7 @@ import streamlit as st
 from plotly.utils import PlotlyJSONEncoder
 
 from normviz.figures import style
-from ui import present
+from ui import figure_cache, present
 
 _JS = (Path(__file__).parent / "plot_view.js").read_text()
 _component = st.components.v2.component("normviz.plotly_view", js=_JS, isolate_styles=False)
@@ -39,10 +39,15 @@ def plotly_view(
     passes it). In presentation mode (``ui.present``) the figure is drawn
     with large type (``style.presentation``) and without Plotly's toolbar.
     """
-    fig.update_layout(meta={"link_cameras": link_cameras})
     on = present.is_on()
-    # compact JSON without plotly's "\u002f" escaping of every "/" in the base64 arrays (-20% bytes)
-    spec = json.dumps(figure_dict(fig, present=on), cls=PlotlyJSONEncoder, separators=(",", ":"))
+
+    def encode() -> str:  # the figure itself is left as it is: it may be shared (ui.figure_cache)
+        spec = figure_dict(fig, present=on)
+        spec["layout"]["meta"] = {"link_cameras": link_cameras}
+        # compact JSON without plotly's "\u002f" escaping of every "/" in the base64 arrays (-20% bytes)
+        return json.dumps(spec, cls=PlotlyJSONEncoder, separators=(",", ":"))
+
+    spec = figure_cache.spec_json(fig, (on, link_cameras), encode)
     data = {"figure": spec, "revision": revision or key, "defer": defer, "present": on}
     if live is not None:
         data["live"] = {"view": key, **live}

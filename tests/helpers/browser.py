@@ -41,8 +41,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(script: str, log_path: Path, *, cwd: Path = ROOT, env: dict[str, str] | None = None):
-    """``streamlit run script`` in ``cwd`` on a free port; returns (process, url) once it answers."""
+def serve(script: str, log_path: Path, *, cwd: Path = ROOT, env: dict[str, str] | None = None, flags: tuple = ()):
+    """``streamlit run script`` in ``cwd`` on a free port (more command-line ``flags``: ``("--runner.postScriptGC",
+    "true")``); returns (process, url) once it answers."""
     port = free_port()
     log = log_path.open("wb")
     proc = subprocess.Popen(
@@ -58,6 +59,7 @@ def serve(script: str, log_path: Path, *, cwd: Path = ROOT, env: dict[str, str] 
             "true",
             "--browser.gatherUsageStats",
             "false",
+            *flags,
         ],
         cwd=cwd,
         env=env,

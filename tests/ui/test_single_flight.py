@@ -3,11 +3,13 @@
 A page's views are ``st.cache_data`` functions; Streamlit holds a compute lock per argument set, so the
 second, third, … caller waits for the first caller's value instead of computing its own. The pool's jobs
 (``normviz.core.jobs``, used for the warm-up and heavy work) do the same by key. Both are checked here by
-counting calls of the function body from 8 threads started together.
+counting calls of the function body from 8 threads started together; so are the figures a page builds
+from a view (``ui.figure_cache``).
 """
 
 import threading
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from normviz.core import jobs
@@ -57,3 +59,20 @@ def test_the_pool_computes_one_job_per_key_for_concurrent_submitters():
         assert calls == ["same"]
     finally:
         pool.close()
+
+
+def test_a_shared_figure_is_built_once_for_concurrent_sessions():
+    from ui import figure_cache
+
+    figure_cache.clear()
+    calls = []
+
+    def build():
+        calls.append(1)
+        threading.Event().wait(0.3)
+        return go.Figure(go.Scatter(x=[1, 2], y=[3, 4]))
+
+    figs = _together(lambda: figure_cache.shared_figure(("view", 1), build))
+    assert len(calls) == 1
+    assert all(f is figs[0] for f in figs)
+    figure_cache.clear()
