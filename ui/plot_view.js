@@ -1,5 +1,5 @@
-// served by ui/startup.py from the installed plotly package (the same version that built the figure)
-const PLOTLY_URL = new URL("component/ui.startup.plotly_js/plotly.min.js", window.location.href).href;
+// served by ui/startup.py: plotly.js of the python plotly package's version, with the app's trace types only
+const PLOTLY_URL = new URL("component/ui.startup.plotly_js/plotly-normviz.min.js", window.location.href).href;
 
 function loadPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);

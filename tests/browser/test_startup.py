@@ -50,6 +50,7 @@ def test_first_visit_at_a_page_url_runs_app_py_and_writes_nothing(page, copy_url
     sidebar = page.locator("[data-testid='stSidebar']").inner_text()
     assert "Computing on" in sidebar and "Statistics cube" in sidebar  # app.py's navigation and sidebar
     assert page.locator("[data-testid='stException']").count() == 0
-    served = urllib.request.urlopen(f"{url}/component/ui.startup.plotly_js/plotly.min.js", timeout=30).read()
-    assert served == (startup.PLOTLY_JS / "plotly.min.js").read_bytes()
+    bundle = startup.PLOTLY_BUNDLE
+    served = urllib.request.urlopen(f"{url}/component/ui.startup.plotly_js/{bundle}", timeout=30).read()
+    assert served == (startup.PLOTLY_JS / bundle).read_bytes()
     assert _snapshot(app) == before, "the app wrote into its own folder"
