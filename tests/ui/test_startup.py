@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import inspect
 from pathlib import Path
 
@@ -37,6 +38,9 @@ def test_plotly_js_is_served_from_the_app_s_bundle():
     assert (startup.PLOTLY_JS / startup.PLOTLY_BUNDLE).is_file()
     view_js = ROOT / "ui" / "plot_view.js"  # the browser side asks for the component's file by that name
     assert f"component/ui.startup.{startup.PLOTLY_COMPONENT}/{startup.PLOTLY_BUNDLE}" in view_js.read_text()
+    # the gzipped copy the browser fetches first is the same script
+    bundle = startup.PLOTLY_JS / startup.PLOTLY_BUNDLE
+    assert gzip.decompress(bundle.with_name(bundle.name + ".gz").read_bytes()) == bundle.read_bytes()
 
 
 def test_a_page_run_without_app_py_reruns_inside_app_py_once():
