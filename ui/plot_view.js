@@ -1,16 +1,29 @@
-// served by ui/startup.py from the installed plotly package (the same version that built the figure)
-const PLOTLY_URL = new URL("component/ui.startup.plotly_js/plotly.min.js", window.location.href).href;
+// served by ui/startup.py: plotly.js of the python plotly package's version, with the app's trace types only.
+// The browser fetches the gzipped file (served as it is: the server compresses nothing) and unpacks it itself;
+// without DecompressionStream it loads the plain file (the server then gzips it on every request).
+const PLOTLY_URL = new URL("component/ui.startup.plotly_js/plotly-normviz.min.js", window.location.href).href;
+
+function plotlySource() {
+  if (typeof DecompressionStream === "undefined") return Promise.resolve(PLOTLY_URL);
+  return fetch(PLOTLY_URL + ".gz")
+    .then((r) => {
+      if (!r.ok) throw new Error(String(r.status));
+      return new Response(r.body.pipeThrough(new DecompressionStream("gzip"))).blob();
+    })
+    .then((js) => URL.createObjectURL(new Blob([js], { type: "text/javascript" })))
+    .catch(() => PLOTLY_URL);
+}
 
 function loadPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   if (!window.__normvizPlotly) {
-    window.__normvizPlotly = new Promise((resolve, reject) => {
+    window.__normvizPlotly = plotlySource().then((src) => new Promise((resolve, reject) => {
       const s = document.createElement("script");
-      s.src = PLOTLY_URL;
+      s.src = src;
       s.onload = () => resolve(window.Plotly);
       s.onerror = () => reject(new Error("could not load " + PLOTLY_URL));
       document.head.appendChild(s);
-    });
+    }));
   }
   return window.__normvizPlotly;
 }

@@ -50,6 +50,16 @@ def test_first_visit_at_a_page_url_runs_app_py_and_writes_nothing(page, copy_url
     sidebar = page.locator("[data-testid='stSidebar']").inner_text()
     assert "Computing on" in sidebar and "Statistics cube" in sidebar  # app.py's navigation and sidebar
     assert page.locator("[data-testid='stException']").count() == 0
-    served = urllib.request.urlopen(f"{url}/component/ui.startup.plotly_js/plotly.min.js", timeout=30).read()
-    assert served == (startup.PLOTLY_JS / "plotly.min.js").read_bytes()
+    bundle = startup.PLOTLY_BUNDLE
+    served = urllib.request.urlopen(f"{url}/component/ui.startup.plotly_js/{bundle}", timeout=30).read()
+    assert served == (startup.PLOTLY_JS / bundle).read_bytes()
+    # the gzipped copy goes out as it is: the server compresses nothing for it (ui/plot_view.js unpacks it)
+    ask = urllib.request.Request(
+        f"{url}/component/ui.startup.plotly_js/{bundle}.gz", headers={"Accept-Encoding": "gzip"}
+    )
+    with urllib.request.urlopen(ask, timeout=30) as got:
+        assert got.headers.get("Content-Encoding") is None and got.headers["Content-Type"] == "application/gzip"
+        assert got.read() == (startup.PLOTLY_JS / f"{bundle}.gz").read_bytes()
+    loaded = page.evaluate("performance.getEntriesByType('resource').map(e => e.name).filter(n => /plotly/.test(n))")
+    assert [n.rsplit("/", 1)[-1] for n in loaded] == [f"{bundle}.gz"], loaded
     assert _snapshot(app) == before, "the app wrote into its own folder"

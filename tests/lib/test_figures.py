@@ -211,3 +211,21 @@ def test_the_cube_draws_every_cells_edges_in_a_mid_grey():
     for ax, n in (("xaxis", 4), ("yaxis", 3), ("zaxis", 2)):
         lo, hi = scene[ax]["range"]
         assert lo < 0 and hi > n  # room between the box's corners and the first and last ticks
+
+
+def test_a_long_scene_title_puts_its_parenthesis_on_a_second_line():
+    """Two long titles side by side overlapped in a 660 px figure (Real data at 125%, sidebar open)."""
+    from normviz.figures import scenes
+
+    pts = np.zeros((3, 3))
+    long = ("residual stream x (axes keep 87% of Σ‖x‖²)", "output layernorm(x) (axes keep 91% of Σ‖y‖²)")
+    fig = scenes.sphere_pair_figure(pts, pts, titles=long).to_dict()
+    assert [a["text"] for a in fig["layout"]["annotations"]] == [
+        "residual stream x<br>(axes keep 87% of Σ‖x‖²)",
+        "output layernorm(x)<br>(axes keep 91% of Σ‖y‖²)",
+    ]
+    short = scenes.sphere_pair_figure(pts, pts, titles=("input x (exact coordinates)", "output RMSNorm(x)"))
+    assert [a["text"] for a in short.to_dict()["layout"]["annotations"]] == [
+        "input x (exact coordinates)",
+        "output RMSNorm(x)",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import inspect
 from pathlib import Path
 
@@ -33,10 +34,13 @@ def test_run_turns_the_pages_directory_mode_off_and_is_idempotent():
         PagesManager.uses_pages_directory = None
 
 
-def test_plotly_js_is_served_from_the_installed_package():
-    assert (startup.PLOTLY_JS / "plotly.min.js").is_file()
+def test_plotly_js_is_served_from_the_app_s_bundle():
+    assert (startup.PLOTLY_JS / startup.PLOTLY_BUNDLE).is_file()
     view_js = ROOT / "ui" / "plot_view.js"  # the browser side asks for the component's file by that name
-    assert f"component/ui.startup.{startup.PLOTLY_COMPONENT}/plotly.min.js" in view_js.read_text()
+    assert f"component/ui.startup.{startup.PLOTLY_COMPONENT}/{startup.PLOTLY_BUNDLE}" in view_js.read_text()
+    # the gzipped copy the browser fetches first is the same script
+    bundle = startup.PLOTLY_JS / startup.PLOTLY_BUNDLE
+    assert gzip.decompress(bundle.with_name(bundle.name + ".gz").read_bytes()) == bundle.read_bytes()
 
 
 def test_a_page_run_without_app_py_reruns_inside_app_py_once():
