@@ -119,7 +119,7 @@ def real_padding_section(spec: RealInput, pool, sizes: list[int], batches: int, 
         f"Each batch of B real sequences is padded with zeros to its longest sequence. Pads per batch, on average "
         f"over {batches} batches: {shares} of the positions at B = "
         + ", ".join(f"{int(b)}" for b in ps.batch_sizes)
-        + ": the longer the batch, the likelier it holds one long sentence. Counting the pads moves the batch mean "
+        + ": the larger the batch, the likelier it holds one long sentence. Counting the pads moves the batch mean "
         "by exactly share × (0 − masked mean) in every feature; drawn: that move in the batch's standard deviations "
         f"(RMS over the {ps.features_used} features with a variance; bars from the 10th to the 90th percentile of "
         "the batches), and dashed, the pad share times the pool's own RMS |μ|/σ. This section compares both "
