@@ -189,7 +189,8 @@ def main() -> None:
             if args.churn:
                 before, peak, after = churn(browser, url, args.churn, app.pid, args.settle, args.wave)
                 print(
-                    f"churn: {args.churn} sessions opened and closed, {args.wave} at a time: {before:.0f} MB before, peak "
+                    f"churn: {args.churn} sessions opened and closed, {args.wave} at a time: {before:.0f} MB before, "
+                    f"peak "
                     f"{peak:.0f} MB ({(peak - before) / args.churn:+.1f} MB a session at most), {after:.0f} MB "
                     f"{args.settle:.0f} s after ({(after - before) / args.churn:+.1f} MB a session kept)"
                 )
