@@ -8,6 +8,7 @@ than built; tests/test_balancer.py runs the HAProxy configuration for real.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import shlex
@@ -88,6 +89,20 @@ def test_the_dockerfile_installs_cpu_torch_unless_told_otherwise():
 def test_the_image_leaves_out_environments_and_git():
     ignored = {ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines() if not ln.startswith("#")}
     assert {".git", ".venv", "**/__pycache__"} <= ignored
+
+
+def test_the_image_carries_the_servers_configuration():
+    """.streamlit/config.toml (upload limit, no file watcher, no gc.collect() after every run) is what README's
+    ``streamlit run app.py`` reads from the folder it runs in: the image must hold it where its CMD runs."""
+    ignored = [ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines() if ln.strip()]
+    patterns = [p for p in ignored if not p.startswith("#")]
+    for path in (".streamlit", ".streamlit/config.toml"):
+        assert not any(fnmatch.fnmatch(path, p.removeprefix("/")) for p in patterns), (path, patterns)
+    assert (ROOT / ".streamlit" / "config.toml").is_file()
+    assert "postScriptGC = false" in (ROOT / ".streamlit" / "config.toml").read_text()
+    workdir = _instructions("WORKDIR")[-1]
+    copies = [shlex.split(a) for a in _instructions("COPY")]
+    assert [".", "."] in copies or [".", workdir] in copies, copies  # the whole folder, into WORKDIR
 
 
 # --- Kubernetes --------------------------------------------------------------------------------------------
