@@ -95,11 +95,10 @@ def _scale_words(scale) -> str:
 
 
 st.title("Coupling: who moves when one token moves")
-st.markdown("Which outputs change when one token's input changes — each norm's exact Jacobian, block by block.")
+st.markdown("Which outputs move when one token's input moves: each norm's exact Jacobian, block by block.")
 c = controls_ui()
 if c["spec"] is not None and ui.guarded(token_pools.ready, c["spec"]) is None:
     token_pools.wait_and_rerun()  # the pool is being captured: its progress bar is shown
-ui.share_caption()
 n_tok = c["batch"] * c["tokens"]
 cp = ui.guarded(
     ui.heavy, cached_coupling, c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"],
@@ -151,6 +150,7 @@ if cp is not None:
             else ""
         )
     )
+ui.share_caption()
 
 with st.expander("How this is computed: the formula"):
     st.markdown(
