@@ -2,11 +2,12 @@
 
 Run it from the repository root (a few minutes on an idle 2-core machine):
 
-    python benchmarks/bench_first_figure.py            # options: --repeats 3
+    python benchmarks/bench_first_figure.py            # options: --repeats 3, --pages home,cube, --ready-only
 
 It serves app.py and Streamlit's two-line app (tests/apps/two_line.py) with the browser tests' harness, opens
 the app once and waits until its sidebar says every page is ready (the background warm-up of ui/warm.py; that
-time is printed), then, for each page and for the two-line app, opens it ``--repeats`` times in a *fresh*
+time is printed, with the CPU seconds the server used meanwhile: on a shared machine the wall time follows the
+load, the CPU time much less), then, for each page and for the two-line app, opens it ``--repeats`` times in a *fresh*
 browser context (an empty cache, as a student's first visit) and takes the median seconds until:
 
 * a page: its first figure is drawn (the first ``.normviz-plot`` has a ``data-revision``);

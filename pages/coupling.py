@@ -96,13 +96,12 @@ def _scale_words(scale) -> str:
 
 
 st.title("Coupling: who moves when one token moves")
-st.markdown("Which outputs change when one token's input changes — each norm's exact Jacobian, block by block.")
+st.markdown("Which outputs move when one token's input moves: each norm's exact Jacobian, block by block.")
 c = controls_ui()
 real_blocks.wait_for(c["kind"], c["spec"])  # a real pool: its file, or its capture's progress
 fitted = real_blocks.fit(c["spec"], batch=c["batch"], tokens=c["tokens"], dim=c["dim"])
 c |= {"probe": real_blocks.probe_for(c["probe"], c["tokens"], fitted), "tokens": fitted.tokens,
       "batch": fitted.batch, "dim": fitted.dim, "groups": real_blocks.groups_for(c["groups"], fitted.dim)}  # fmt: skip
-ui.share_caption()
 n_tok = c["batch"] * c["tokens"]
 cp = ui.guarded(
     ui.heavy, cached_coupling, c["norm"], c["kind"], c["batch"], c["tokens"], c["dim"], c["groups"], c["probe"],
@@ -147,6 +146,7 @@ if cp is not None:
         f"{moved} other token{'s' if moved != 1 else ''} of the {n_tok}. Right: the probe's own d × d block "
         f"({_scale_words(scales[1])})." + real_blocks.source_words(c["spec"], fitted)
     )
+ui.share_caption()
 
 with st.expander("How this is computed: the formula"):
     st.markdown(

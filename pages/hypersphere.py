@@ -50,7 +50,7 @@ def _2f(v: float) -> str:
 
 
 def controls_ui() -> dict:
-    top = st.columns([1.3, 1.7, 1.4, 1.4, 1.6, 1.2])
+    top = st.columns([1.6, 1.7, 1.3, 1.3, 1.7, 1.0])
     norm = top[0].radio(
         "Norm", list(hypersphere.SPHERE_NORMS), format_func=ui.labels.NORMS.get, key="hs_norm", bind=ui.BIND,
         help="Which normalization to apply to every token vector.",

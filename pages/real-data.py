@@ -24,7 +24,7 @@ EPS = [1e-12, 1e-6, 1e-5, 1e-3, 0.1]
 
 def controls_ui() -> tuple[dict, object]:
     """The bar above the view (source, capture point's slot, projection, γ β) and a "More controls" expander."""
-    bar = st.columns([1.7, 4, 1.8, 1.8])
+    bar = st.columns([2.1, 3.6, 1.8, 1.8])
     more = st.expander("More controls: text, model, uploads", icon=":material/tune:")
     left, right = more.columns([3, 2])
     source = bar[0].radio(

@@ -6,6 +6,8 @@ Arrays go to Plotly as float32 numpy (base64 in the JSON), never as lists.
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -134,10 +136,14 @@ def sphere_pair_figure(
 
 
 def _two_lines(title: str, longest: int = 30) -> str:
-    """A long scene title's parenthesis on a line of its own: two ~45-character titles side by side overlap
-    in a 660 px wide figure (Real data at 125% zoom, sidebar open)."""
+    """A long scene title on two lines (its parenthesis on the second, else split near the middle): two
+    ~45-character titles side by side overlap or run off the figure 660 px wide (125% zoom, sidebar open)."""
+    if len(title) <= longest:
+        return title
     head, sep, rest = title.partition(" (")
-    return f"{head}<br>({rest}" if sep and len(title) > longest else title
+    if sep:
+        return f"{head}<br>({rest}"
+    return "<br>".join(textwrap.wrap(title, width=(len(title) + 1) // 2 + 8, max_lines=2, placeholder=" …"))
 
 
 def sphere_view_figure(view, norm_label: str) -> go.Figure:

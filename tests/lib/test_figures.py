@@ -213,7 +213,7 @@ def test_the_cube_draws_every_cells_edges_in_a_mid_grey():
         assert lo < 0 and hi > n  # room between the box's corners and the first and last ticks
 
 
-def test_a_long_scene_title_puts_its_parenthesis_on_a_second_line():
+def test_a_long_scene_title_goes_on_two_lines():
     """Two long titles side by side overlapped in a 660 px figure (Real data at 125%, sidebar open)."""
     from normviz.figures import scenes
 
@@ -224,6 +224,11 @@ def test_a_long_scene_title_puts_its_parenthesis_on_a_second_line():
         "residual stream x<br>(axes keep 87% of Σ‖x‖²)",
         "output layernorm(x)<br>(axes keep 91% of Σ‖y‖²)",
     ]
+    plain = scenes.sphere_pair_figure(pts, pts, titles=("input: each feature of each sequence, over its T tokens", "y"))
+    assert (
+        plain.to_dict()["layout"]["annotations"][0]["text"]
+        == "input: each feature of each<br>sequence, over its T tokens"
+    )
     short = scenes.sphere_pair_figure(pts, pts, titles=("input x (exact coordinates)", "output RMSNorm(x)"))
     assert [a["text"] for a in short.to_dict()["layout"]["annotations"]] == [
         "input x (exact coordinates)",
