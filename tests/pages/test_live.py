@@ -11,7 +11,7 @@ import json
 import numpy as np
 
 from tests.helpers.apptest import open_page, raw_figure
-from tests.helpers.figure_data import decode
+from tests.helpers.figure_data import decode, over
 
 SIZES = [2, 4, 8, 16, 32, 64, 128, 256, 512]
 
@@ -27,11 +27,6 @@ def _frames(at, view: str) -> list[dict]:
     return json.loads(found[0]["frames"])
 
 
-def _over(base: dict, frame: dict) -> dict:
-    data = [{**t, **frame["t"].get(str(k), {})} for k, t in enumerate(base["data"])]
-    return {"data": data, "layout": {**base["layout"], **frame["l"]}}
-
-
 def test_batch_frames_are_the_page_cloud_at_every_b():
     at = open_page("batch", {"bt_dim": "3", "bt_batches": "20", "bt_tokens": "2"})
     frames = _frames(at, "bt_cloud")
@@ -42,7 +37,7 @@ def test_batch_frames_are_the_page_cloud_at_every_b():
         at.run()
         assert not at.exception
         drawn = decode(raw_figure(at, "bt_cloud"))
-        shown = decode(_over(base, frames[SIZES.index(b)]))
+        shown = decode(over(base, frames[SIZES.index(b)]))
         for axis in "xyz":
             np.testing.assert_array_equal(shown["data"][0][axis], drawn["data"][0][axis])
         assert json.dumps(shown["layout"], sort_keys=True, default=str) == json.dumps(
