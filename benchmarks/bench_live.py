@@ -113,7 +113,9 @@ def _redraw_from_memory(page, index: int, repeats: int) -> float:
             const d = document.querySelectorAll('{VIEW}')[i], out = [];
             const copy = () => d.data.map((t, k) => {{
                 const full = d._fullData.find((f) => f.index === k) || {{}}, c = {{...t}};
-                for (const key of ["x", "y", "z", "surfacecolor"]) if (full[key] && full[key].slice) c[key] = full[key].slice();
+                for (const key of ["x", "y", "z", "surfacecolor"]) {{
+                    if (full[key] && full[key].slice) c[key] = full[key].slice();
+                }}
                 const color = full.marker && full.marker.color;
                 if (t.marker && color && color.slice) c.marker = {{...t.marker, color: color.slice()}};
                 return c;
