@@ -241,7 +241,9 @@ function showFrame(root, i, control) {
     root.__normvizWant = null;
     const f = store.frames[j];
     const t0 = performance.now();
-    const spec = f.f ? f.f : {  // a whole figure, or what changes over the drawn one
+    const spec = f.f ? {  // a whole figure (it keeps the view's own meta: linked cameras), or what changes
+      data: f.f.data, layout: Object.assign({}, f.f.layout, { meta: base.spec.layout.meta }),
+    } : {
       data: base.spec.data.map((t, k) => (f.t[k] ? setPaths(t, f.t[k]) : t)),
       layout: setPaths(base.spec.layout, f.l),
     };

@@ -53,9 +53,12 @@ def chart_figure(element) -> dict:
 def over(base: dict, frame: dict) -> dict:
     """A live control's frame (ui.live.frames) laid over the figure drawn, as ui/plot_view.js ``setPaths`` does:
     each dotted path (``"scene2.xaxis.range"``) of each trace and of the layout set to its value, null removing
-    it; a whole-figure frame (``{"f": figure}``) replaces the figure."""
+    it; a whole-figure frame (``{"f": figure}``) replaces the figure, keeping the drawn figure's ``layout.meta``
+    (the view's own settings: linked cameras)."""
     if "f" in frame:
-        return frame["f"]
+        layout = {k: v for k, v in frame["f"]["layout"].items() if k != "meta"}
+        meta = {"meta": base["layout"]["meta"]} if "meta" in base["layout"] else {}
+        return {"data": frame["f"]["data"], "layout": layout | meta}
 
     def set_paths(obj: dict, paths: dict) -> dict:
         out = copy.deepcopy(obj)
