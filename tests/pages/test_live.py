@@ -12,7 +12,6 @@ import numpy as np
 import torch.nn.functional as F
 
 from normviz.core import inputs
-
 from tests.helpers.apptest import open_page, raw_figure
 from tests.helpers.figure_data import decode, over
 
