@@ -104,13 +104,24 @@ def _drag_steps(page, label: str, index: int) -> tuple[list[float], list[float]]
 
 
 def _redraw_from_memory(page, index: int, repeats: int) -> float:
-    """Median seconds for the browser to redraw the view's figure from a copy of what it holds."""
+    """Median seconds for the browser to redraw the view's figure from a copy of what it holds: every trace's
+    decoded coordinates (and colours) handed to ``Plotly.react`` as fresh typed arrays, so plotly recomputes
+    and redraws every trace, as any in-place update of all the data must. (The figure's own ``data`` holds
+    base64 specs, ``{dtype, bdata}``: copying those with ``Array.from`` would draw empty traces.)"""
     ms = page.evaluate(
         f"""async ([i, n]) => {{
             const d = document.querySelectorAll('{VIEW}')[i], out = [];
+            const copy = () => d.data.map((t, k) => {{
+                const full = d._fullData.find((f) => f.index === k) || {{}}, c = {{...t}};
+                for (const key of ["x", "y", "z", "surfacecolor"]) {{
+                    if (full[key] && full[key].slice) c[key] = full[key].slice();
+                }}
+                const color = full.marker && full.marker.color;
+                if (t.marker && color && color.slice) c.marker = {{...t.marker, color: color.slice()}};
+                return c;
+            }});
             for (let k = 0; k < n; k++) {{
-                const data = d.data.map((t) => ({{...t, x: t.x && Array.from(t.x), y: t.y && Array.from(t.y),
-                                                  z: t.z && (t.z.length !== undefined ? Array.from(t.z) : t.z)}}));
+                const data = copy();
                 const t0 = performance.now();
                 await window.Plotly.react(d, data, d.layout);
                 await new Promise((r) => requestAnimationFrame(() => r()));

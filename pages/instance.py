@@ -10,6 +10,8 @@ from ui import real_blocks, real_inputs, token_pools
 
 ui.require_app()
 
+TOKENS = list(range(2, 33))  # T: the live slider's values
+
 
 def controls_ui() -> dict:
     cols = st.columns([3, 2, 2, 2])
@@ -22,9 +24,10 @@ def controls_ui() -> dict:
         index=inputs.KINDS.index("shifted"),
     )  # fmt: skip
     b = cols[1].slider("Sequences B", 1, 8, 4, key="in_B", bind=ui.BIND, help="Sequences are normalized independently.")
-    t = cols[2].slider(
-        "Tokens per sequence T", 2, 32, 3, key="in_T", bind=ui.BIND,
-        help="Each feature is standardized over these T tokens. T = 3 is drawn exactly (a circle).",
+    t = ui.live_slider(
+        cols[2], "Tokens per sequence T", TOKENS, 3, key="in_T", view="in_view", url_format=str,
+        help="Each feature is standardized over these T tokens. T = 3 is drawn exactly (a circle). "
+        "The view follows the drag.",
     )  # fmt: skip
     d = cols[3].select_slider(
         "Features d",
@@ -45,6 +48,27 @@ def cached_view(kind, batch, tokens, dim, spec=None):
     return instance.instance_view(kind, batch=batch, tokens=tokens, dim=dim)
 
 
+def instance_figure(v, tokens: int):
+    """The 3D view: each feature of each sequence as a point in token space, before and after."""
+    if tokens <= 3:
+        labels = tuple(f"value at token {i + 1}" if i < tokens else "(none: T = 2)" for i in range(3))
+    else:
+        labels = ("all-tokens axis 1/√T", "PC 1 (⟂ 1)", "PC 2 (⟂ 1)")
+    return scenes.sphere_pair_figure(
+        v.before, v.after, categories=v.sequence + 1, category_label="sequence", axis_labels=labels,
+        titles=("input: each feature of each sequence, over its T tokens", "InstanceNorm output"),
+        reference=v.reference,
+    )  # fmt: skip
+
+
+@st.cache_data(max_entries=16, show_spinner="InstanceNorm at every T…")
+def cached_frames(kind, batch, dim, spec, present):
+    """The live T slider's frames: the view at every T, from the same cached views and figure builder
+    (synthetic inputs only: a real pool lowers T to what its sentences hold, so its T slider reruns on release)."""
+    figs = {t: instance_figure(cached_view(kind, batch, t, dim, spec), t) for t in TOKENS}
+    return ui.live_frames(figs, present=present)
+
+
 @real_inputs.cache_view(max_entries=32, show_spinner="Padding…")
 def cached_padding(kind, batch, tokens, dim, pad_value, spec=None):
     if spec is not None:  # real sentences whole, padded to the longest, with their mask
@@ -60,16 +84,12 @@ fitted = real_blocks.fit(c["spec"], batch=c["batch"], tokens=c["tokens"], dim=c[
 c |= {"batch": fitted.batch, "tokens": fitted.tokens, "dim": fitted.dim}  # what a real pool can give
 v = ui.guarded(cached_view, c["kind"], c["batch"], c["tokens"], c["dim"], c["spec"])
 rev = f"{c['kind']}-{c['batch']}-{c['tokens']}-{c['dim']}"
-if c["tokens"] <= 3:
-    labels = tuple(f"value at token {i + 1}" if i < c["tokens"] else "(none: T = 2)" for i in range(3))
-else:
-    labels = ("all-tokens axis 1/√T", "PC 1 (⟂ 1)", "PC 2 (⟂ 1)")
-fig = scenes.sphere_pair_figure(
-    v.before, v.after, categories=v.sequence + 1, category_label="sequence", axis_labels=labels,
-    titles=("input: each feature of each sequence, over its T tokens", "InstanceNorm output"),
-    reference=v.reference,
-)  # fmt: skip
-ui.plotly_view(fig, key="in_view", revision=rev)
+fig = instance_figure(v, c["tokens"])
+# the T slider's frames, once a press asks for them, while the other controls hold
+want = ui.live_wanted("in_view", {k: x for k, x in c.items() if k != "tokens"}) if c["spec"] is None else None
+args = (c["kind"], c["batch"], c["dim"], c["spec"], ui.present.is_on())
+frames = ui.guarded(cached_frames, *args, stop=False) if want else None
+ui.live_view(fig, frames, key="in_view", control=want, revision=rev)
 table = {"sequence": v.sequence + 1}
 table |= {f"input_axis{i + 1}": v.before[:, i] for i in range(3)}
 table |= {f"output_axis{i + 1}": v.after[:, i] for i in range(3)}

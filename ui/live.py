@@ -112,11 +112,13 @@ def wanted(view: str, controls: Mapping[str, Any]) -> str | None:
 def frames(figs: Mapping[Any, go.Figure], *, present: bool, budget: int = FRAME_BUDGET) -> str | None:
     """The figures at every value of a control, reduced to what changes: JSON for :func:`live_view`.
 
-    ``figs`` maps each option (in the slider's order) to the page's figure at that value. Every
-    trace key and top-level layout key that differs between two figures goes into every frame;
-    the rest is the drawn figure's. Figures that do not share their traces (a different number or
-    type, as G groups give G scenes) travel whole (``{"f": figure}``). None when the frames would pass
-    ``budget`` bytes.
+    ``figs`` maps each option (in the slider's order) to the page's figure at that value. A frame holds,
+    for each trace and for the layout, every value that differs between two of the figures, keyed by its
+    dotted path into nested objects (``"scene2.xaxis.range"``, ``"marker.cmax"``; an array or a list is one
+    value; null: absent from this figure); the browser sets those paths in a copy of the drawn figure
+    (ui/plot_view.js ``setPaths``), so the scene objects the frame does not touch stay as drawn. Figures
+    that do not share their traces (a different number or type, as G groups give G scenes) travel whole
+    (``{"f": figure}``). None when the frames would pass ``budget`` bytes.
     """
     if os.environ.get("NORMVIZ_LIVE") == "0":  # benchmarks/bench_live.py: the same pages without frames
         return None
@@ -127,29 +129,39 @@ def frames(figs: Mapping[Any, go.Figure], *, present: bool, budget: int = FRAME_
     kinds = [tuple(t.get("type", "scatter") for t in s["data"]) for s in specs]
     if len(set(kinds)) != 1:  # the figures differ in their traces (G panels for G groups): whole figures
         return _whole(specs, enc, budget)
-    traces: list[list[dict[str, str]]] = [[{} for _ in s["data"]] for s in specs]  # frame -> trace -> key -> JSON
-    for k in range(len(kinds[0])):
-        for name in {n for s in specs for n in s["data"][k]}:
-            texts = [enc(s["data"][k].get(name)) for s in specs]
-            if len(set(texts)) > 1:
-                for i, text in enumerate(texts):
-                    traces[i][k][name] = text
-    layouts: list[dict[str, str]] = [{} for _ in specs]
-    for name in {n for s in specs for n in s["layout"]}:
-        texts = [enc(s["layout"].get(name)) for s in specs]
-        if len(set(texts)) > 1:
-            for i, text in enumerate(texts):
-                layouts[i][name] = text
+    traces = {k: _changed([s["data"][k] for s in specs], enc) for k in range(len(kinds[0]))}
+    traces = {k: paths for k, paths in traces.items() if paths}
+    layout = _changed([s["layout"] for s in specs], enc)
     parts = []
     total = 0
-    for t, lay in zip(traces, layouts, strict=True):
-        t_json = "{" + ",".join(f'"{k}":{_obj(d)}' for k, d in enumerate(t) if d) + "}"
-        part = '{"t":' + t_json + ',"l":' + _obj(lay) + "}"
+    for i in range(len(specs)):
+        t = {k: {path: texts[i] for path, texts in paths.items()} for k, paths in traces.items()}
+        t_json = "{" + ",".join(f'"{k}":{_obj(d)}' for k, d in t.items()) + "}"
+        part = '{"t":' + t_json + ',"l":' + _obj({path: texts[i] for path, texts in layout.items()}) + "}"
         total += len(part)
         if total > budget:
             return None
         parts.append(part)
     return "[" + ",".join(parts) + "]"
+
+
+_ABSENT = object()  # a path one figure lacks: null in its frame, which the browser removes
+
+
+def _changed(objs: list[dict], enc: Callable[[Any], str], prefix: str = "") -> dict[str, list[str]]:
+    """Each dotted path into ``objs`` (one dict per figure) whose value is not the same in all of them:
+    path -> each figure's value as JSON. Nested dicts are followed down to what differs; an array, a list,
+    a typed-array spec, or a key holding a dot is one value."""
+    out: dict[str, list[str]] = {}
+    for name in dict.fromkeys(k for o in objs for k in o):
+        values = [o.get(name, _ABSENT) for o in objs]
+        texts = ["null" if v is _ABSENT else enc(v) for v in values]
+        if len(set(texts)) == 1:
+            continue
+        path = prefix + name
+        nested = all(isinstance(v, dict) and "bdata" not in v and all("." not in k for k in v) for v in values)
+        out |= _changed(values, enc, path + ".") if nested else {path: texts}
+    return out
 
 
 def _whole(specs: list[dict], enc: Callable[[Any], str], budget: int) -> str | None:

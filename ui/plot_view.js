@@ -43,10 +43,12 @@ function themeColors() {
 }
 
 function opaqueSceneGrids(layout, colors) {
-  // WebGL scenes draw no grid for an rgba() gridcolor: give each 3D axis the theme's opaque grey
+  // WebGL scenes draw no grid for an rgba() gridcolor: give each 3D axis the theme's opaque grey (on copies:
+  // the spec is a live control's base figure or frame, drawn again later)
   for (const s of Object.keys(layout).filter((k) => /^scene\d*$/.test(k))) {
+    const scene = (layout[s] = Object.assign({}, layout[s]));
     for (const ax of ["xaxis", "yaxis", "zaxis"]) {
-      const a = (layout[s][ax] = layout[s][ax] || {});
+      const a = (scene[ax] = Object.assign({}, scene[ax]));
       if (!a.gridcolor || a.gridcolor.startsWith("rgba")) a.gridcolor = colors.grid;
       if (!a.zerolinecolor || a.zerolinecolor.startsWith("rgba")) a.zerolinecolor = colors.zero;
     }
@@ -122,6 +124,7 @@ function fitScenes(layout, width, data) {
   for (const { s, w, h } of boxes) {
     const k = FIT_ASPECT / (w / Math.max(1, h));
     if (!(k > 1)) continue;
+    layout[s] = Object.assign({}, layout[s]);  // a copy: the same spec is drawn again (a live frame)
     const cam = (layout[s].camera = Object.assign({}, layout[s].camera || {}));
     const eye = cam.eye || DEFAULT_EYE;
     cam.eye = { x: eye.x * k, y: eye.y * k, z: eye.z * k };
@@ -223,6 +226,22 @@ function catchUp(root, live) {
   if (i !== live.index) showFrame(root, i, live.control);
 }
 
+function setPaths(obj, paths) {
+  // obj with each dotted path of a live frame (ui.live.frames: "scene2.xaxis.range") set to its value, null
+  // removing it; objects along a path are copied, the rest shared, so every scene and axis object the frame
+  // does not touch stays the drawn figure's and Plotly.react updates only what differs
+  const out = Object.assign({}, obj);
+  for (const [path, value] of Object.entries(paths)) {
+    const keys = path.split(".");
+    let o = out;
+    for (const k of keys.slice(0, -1)) o = o[k] = Object.assign({}, o[k]);
+    const last = keys[keys.length - 1];
+    if (value === null) delete o[last];
+    else o[last] = value;
+  }
+  return out;
+}
+
 function showFrame(root, i, control) {
   const base = root.__normvizBase;
   const store = (window.__normvizFrames || {})[root.dataset.live];
@@ -235,9 +254,11 @@ function showFrame(root, i, control) {
     root.__normvizWant = null;
     const f = store.frames[j];
     const t0 = performance.now();
-    const spec = f.f ? f.f : {  // a whole figure, or what changes over the drawn one
-      data: base.spec.data.map((t, k) => (f.t[k] ? Object.assign({}, t, f.t[k]) : t)),
-      layout: Object.assign({}, base.spec.layout, f.l),
+    const spec = f.f ? {  // a whole figure (it keeps the view's own meta: linked cameras), or what changes
+      data: f.f.data, layout: Object.assign({}, f.f.layout, { meta: base.spec.layout.meta }),
+    } : {
+      data: base.spec.data.map((t, k) => (f.t[k] ? setPaths(t, f.t[k]) : t)),
+      layout: setPaths(base.spec.layout, f.l),
     };
     root.__normvizDraw = () => draw(root, spec, base.data);  // a theme or width change redraws this frame
     root.__normvizBusy = draw(root, spec, base.data).then(() => {

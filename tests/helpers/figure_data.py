@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 
 import numpy as np
@@ -47,3 +48,30 @@ def component_figure(element) -> dict:
 def chart_figure(element) -> dict:
     """The figure an ``st.plotly_chart`` element carries."""
     return decode(json.loads(element.proto.spec))
+
+
+def over(base: dict, frame: dict) -> dict:
+    """A live control's frame (ui.live.frames) laid over the figure drawn, as ui/plot_view.js ``setPaths`` does:
+    each dotted path (``"scene2.xaxis.range"``) of each trace and of the layout set to its value, null removing
+    it; a whole-figure frame (``{"f": figure}``) replaces the figure, keeping the drawn figure's ``layout.meta``
+    (the view's own settings: linked cameras)."""
+    if "f" in frame:
+        layout = {k: v for k, v in frame["f"]["layout"].items() if k != "meta"}
+        meta = {"meta": base["layout"]["meta"]} if "meta" in base["layout"] else {}
+        return {"data": frame["f"]["data"], "layout": layout | meta}
+
+    def set_paths(obj: dict, paths: dict) -> dict:
+        out = copy.deepcopy(obj)
+        for path, value in paths.items():
+            *parents, last = path.split(".")
+            o = out
+            for k in parents:
+                o = o.setdefault(k, {})
+            if value is None:
+                o.pop(last, None)
+            else:
+                o[last] = value
+        return out
+
+    data = [set_paths(t, frame["t"].get(str(k), {})) for k, t in enumerate(base["data"])]
+    return {"data": data, "layout": set_paths(base["layout"], frame["l"])}

@@ -16,7 +16,7 @@ from plotly.utils import PlotlyJSONEncoder
 from normviz.core import projection
 from normviz.experiments import batch
 from normviz.figures import scenes
-from tests.helpers.figure_data import decode
+from tests.helpers.figure_data import decode, over
 from ui import live
 from ui.plot_view import figure_dict
 
@@ -33,12 +33,6 @@ def _figs(cs) -> dict[int, go.Figure]:
         b: scenes.cloud_figure(cl.points, cl.layernorm, axis_labels=cl.labels, ranges=cl.ranges)
         for b, cl in cs.by_batch.items()
     }
-
-
-def _apply(base: dict, frame: dict) -> dict:
-    """What ui/plot_view.js draws for a frame: each changed trace's keys and layout keys over the base."""
-    data = [{**t, **frame["t"].get(str(k), {})} for k, t in enumerate(base["data"])]
-    return {"data": data, "layout": {**base["layout"], **frame["l"]}}
 
 
 def _canon(spec: dict) -> str:
@@ -66,7 +60,7 @@ def test_each_frame_over_the_drawn_figure_is_that_values_figure(clouds):
     frames = json.loads(live.frames(figs, present=False))
     base = json.loads(_canon(figure_dict(figs[SIZES[1]], present=False)))
     for frame, fig in zip(frames, figs.values(), strict=True):
-        assert _canon(_apply(base, frame)) == _canon(figure_dict(fig, present=False))
+        assert _canon(over(base, frame)) == _canon(figure_dict(fig, present=False))
 
 
 def test_frames_over_the_budget_or_of_different_traces_fall_back_to_none(clouds):
@@ -99,7 +93,7 @@ def test_hypersphere_frames_are_compute_at_each_value_in_both_scenes():
     base = json.loads(_canon(figure_dict(figs[1.0], present=False)))
     for i in (0, 3):
         one = hypersphere.compute(x, "layernorm", gamma_scale=values[i], beta_shift=0.3)  # one value alone
-        drawn = decode(_apply(base, frames[i]))
+        drawn = decode(over(base, frames[i]))
         out = drawn["data"][1]  # the output scene's tokens
         np.testing.assert_array_equal(np.stack([out["x"], out["y"], out["z"]], 1), one.after)
         # d = 3 is drawn exactly: LayerNorm with γ = g, β = 0.3 puts y − β on the sphere of radius g·√3
