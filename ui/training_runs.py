@@ -3,10 +3,12 @@
 The trainers are stepped off the script thread by the one pool (``normviz.core.jobs``); finished runs are kept
 process-wide by their settings, so a link replays them at once.
 
-A session's runs train in one heavy job that steps every configuration and seed in turn, ``CHUNK`` steps at a
-time, on one torch thread: all its curves grow together, pause (cancel) answers within a chunk, and at most
-the pool's heavy limit (2 on a 2-core server) of sessions train at once while the others wait in the queue.
-A Trainer lives in its session's state, so play after pause resumes where it stopped.
+A session's runs train in up to ``LANES`` heavy jobs (two, as many as the pool runs at once on a 2-core server)
+sharing one :class:`training.Shared`: each job, on one torch thread, trains the least-trained run nobody else
+holds, ``CHUNK`` steps at a time, so all its curves grow together and a preset's first click uses both cores;
+pause (cancel) answers within a chunk. The pool runs at most its heavy limit of jobs at once, whichever
+sessions they belong to: at most two runs train at once, and other sessions wait in the queue with their
+place shown. A Trainer lives in its session's state, so play after pause resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import streamlit as st
 from normviz import training
 from normviz.core import jobs, threads
 
-CHUNK = 5  # steps per trainer between two looks at the pause request
+CHUNK = training.CHUNK  # steps per trainer between two looks at the pause request
+LANES = 2  # jobs one session's runs train in (never more than the pool's heavy limit)
 STEP = 10  # steps the Step button trains
 _KEPT = 128  # finished runs remembered by the process (a 200-step run of 8 layers holds ~50 kB of curves)
 
@@ -58,7 +61,8 @@ def finished() -> _Finished:
 class _Session:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     trainers: dict[str, training.Trainer] = field(default_factory=dict)
-    job: jobs.Job | None = None
+    jobs: list[jobs.Job] = field(default_factory=list)
+    shared: training.Shared | None = None
     shown: bool = True  # False after Reset: nothing drawn until Play
     jobs_started: int = 0
 
@@ -104,11 +108,12 @@ def histories(task: str, runs: list[Slot]) -> dict[str, training.Run | None]:
 
 
 def play(task: str, runs: list[Slot], *, more: int | None = None) -> None:
-    """Train every unfinished run of ``runs`` (to its ``steps``, or ``more`` steps further) in one heavy job."""
+    """Train every unfinished run of ``runs`` (to its ``steps``, or ``more`` steps further) in up to ``LANES``
+    heavy jobs sharing the work."""
     sess, done = _session(), finished()
     pause()
-    if sess.job is not None:
-        sess.job.wait(30)  # the old job returns within one chunk: two jobs never step one trainer
+    for job in sess.jobs:
+        job.wait(30)  # old jobs return within one chunk: two jobs never step one trainer
     trainers = []
     for r in runs:
         if done.get(r.key) is not None:
@@ -117,20 +122,26 @@ def play(task: str, runs: list[Slot], *, more: int | None = None) -> None:
             sess.trainers[r.key] = training.Trainer(task, **r.settings)
         trainers.append(sess.trainers[r.key])
     sess.shown = True
+    sess.jobs, sess.shared = [], None
     if not trainers:
         return
     targets = {t.key: t.settings["steps"] if more is None else t.steps_done + more for t in trainers}
+    sess.shared = shared = training.Shared(trainers, targets, chunk=CHUNK)
+    pool = jobs.pool()
     sess.jobs_started += 1
-    key = f"train:{sess.id}:{sess.jobs_started}"
-    sess.job = jobs.pool().submit(key, lambda job: _train(job, trainers, targets, done), label="training", heavy=True)
+    for lane in range(min(LANES, pool.heavy_limit, len(trainers))):
+        key = f"train:{sess.id}:{sess.jobs_started}:{lane}"
+        work = lambda job: _train(job, shared, done)  # noqa: E731
+        sess.jobs.append(pool.submit(key, work, label="training", heavy=True))
 
 
 def pause(wait: float = 3.0) -> None:
-    """Stop this session's job (a queued one is dropped; a running one stops after its current chunk of steps,
+    """Stop this session's jobs (a queued one is dropped; a running one stops after its current chunk of steps,
     waited for up to ``wait`` seconds); its trainers keep their state."""
-    job = _session().job
-    if job is not None and not job.done():
+    live = [job for job in _session().jobs if not job.done()]
+    for job in live:
         job.cancel()
+    for job in live:
         job.wait(wait)
 
 
@@ -142,28 +153,41 @@ def reset() -> None:
     sess.shown = False
 
 
-def current_job() -> jobs.Job | None:
-    """This session's queued or running job (None when nothing trains, or once it was asked to stop)."""
-    job = _session().job
-    return job if job is not None and not job.done() and not job.stop_requested() else None
+@dataclass(frozen=True)
+class Status:
+    """What this session's training is doing: ``state`` "running" (some job trains) or "queued" (all wait, the
+    first at ``place`` in the queue); ``progress`` and ``message`` as the jobs last reported."""
+
+    state: str
+    place: int | None
+    progress: float
+    message: str
 
 
-def _train(job: jobs.Job, trainers: list[training.Trainer], targets: dict[str, int], done: _Finished) -> None:
-    total = sum(max(0, targets[t.key] - t.steps_done) for t in trainers) or 1
-    left = total
+def current_job() -> Status | None:
+    """This session's training while it is queued or running (None when nothing trains, or once asked to stop)."""
+    sess = _session()
+    live = [j for j in sess.jobs if not j.done() and not j.stop_requested()]
+    if live and sess.shared is not None and sess.shared.done:
+        for j in live:  # a lane still queued after the other lane trained everything: nothing left for it
+            j.cancel()
+        return None
+    if not live:
+        return None
+    running = [j for j in live if j.state == "running"]
+    if running:
+        lead = max(running, key=lambda j: j.progress)
+        return Status("running", None, lead.progress, lead.message)
+    places = [j.place for j in live if j.place is not None]
+    return Status("queued", min(places, default=None), 0.0, "")
+
+
+def _train(job: jobs.Job, shared: training.Shared, done: _Finished) -> None:
+    """One lane: train the shared runs, a chunk at a time, until none is left or the job is asked to stop."""
+
+    def report() -> None:
+        fraction, slowest = shared.progress()
+        job.report(fraction, f"step {slowest} of {max(shared.targets.values())}")
+
     with threads.one_thread():
-        while not job.stop_requested():
-            todo = [t for t in trainers if not t.finished and t.steps_done < targets[t.key]]
-            if not todo:
-                break
-            for t in todo:
-                if job.stop_requested():
-                    return
-                before = t.steps_done
-                t.step(min(CHUNK, targets[t.key] - before))
-                left -= t.steps_done - before
-                if t.finished:
-                    done.put(t.key, t.history)
-                    left -= max(0, targets[t.key] - t.steps_done)  # a diverged run's remaining steps
-            slowest = min(t.steps_done for t in trainers)
-            job.report(1 - left / total, f"step {slowest} of {max(targets.values())}")
+        shared.work(job.stop_requested, lambda t: done.put(t.key, t.history), report)

@@ -6,9 +6,12 @@ import re
 
 import pytest
 
+from normviz.io import lessons
 from tests.helpers.browser import no_exception, open_view, wait_idle
+from ui import lessons as ui_lessons
 
 pytestmark = pytest.mark.browser
+N = len(lessons.load_dir(ui_lessons.FOLDER, ui_lessons.PAGES)["normalization-tour"].steps)
 
 
 def _next(page, path: str, k: int):
@@ -36,12 +39,12 @@ def _slider(page, label: str) -> str:
 
 def test_next_opens_the_next_steps_view(page, app_url):
     open_view(page, app_url, "hypersphere?lesson=normalization-tour&step=1&present=1")
-    assert page.get_by_text("Step 1 of 12").first.is_visible()
+    assert page.get_by_text(f"Step 1 of {N}").first.is_visible()
 
     _next(page, "/hypersphere", 2)  # step 2: the same page, RMSNorm
     assert re.search(r"/hypersphere\?.*hs_norm=RMSNorm", page.url) and "present=1" in page.url
     assert _checked(page, "RMSNorm")
-    assert page.get_by_text("Step 2 of 12").first.is_visible()
+    assert page.get_by_text(f"Step 2 of {N}").first.is_visible()
 
     _next(page, "/hypersphere", 3)  # step 3: ε = 1, γ anisotropy 2.5, and the norm back at its default (LayerNorm)
     assert "hs_eps=1&" in page.url and "hs_gspread=2.5" in page.url and "hs_norm" not in page.url
@@ -55,5 +58,5 @@ def test_next_switches_page_with_the_steps_controls(page, app_url):
     _next(page, "/batch", 6)  # step 6: Batch at B = 2
     assert re.search(r"/batch\?bt_batch=2&", page.url)
     assert _slider(page, "Batch size B") == "2"
-    assert page.get_by_text("Step 6 of 12").first.is_visible()
+    assert page.get_by_text(f"Step 6 of {N}").first.is_visible()
     assert no_exception(page)

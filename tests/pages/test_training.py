@@ -173,3 +173,49 @@ def test_a_session_s_unfinished_run_stays_its_own():
     assert _train_curves(b) == {} and b.button(key="tr_play").label == "Play"
     a.button(key="tr_play").click().run()  # Pause
     assert _idle(a)
+
+
+def test_a_class_pressing_play_trains_two_runs_at_once_and_the_others_see_their_place(monkeypatch):
+    """Four sessions press Play on two configurations each (8 runs, 8 jobs): while the first session's two runs
+    train (held at a gate), the others wait with their place in the queue shown; then every run trains to the end
+    and at no time did more than two runs train at once."""
+    gate, lock, count = threading.Event(), threading.Lock(), {"now": 0, "most": 0}
+    inner = training.Trainer.step
+
+    def step(self, n: int = 1) -> None:
+        with lock:
+            count["now"] += 1
+            count["most"] = max(count["most"], count["now"])
+        try:
+            gate.wait(120)
+            inner(self, n)
+        finally:
+            with lock:
+                count["now"] -= 1
+
+    monkeypatch.setattr(training.Trainer, "step", step)
+    sessions = []
+    try:
+        for i in range(4):
+            configs = [training.check("chars", **TINY, norm=n, steps=6, seed=500 + i) for n in ("layernorm", "dyt")]
+            at = open_page("training", {"tr_cfg": training.encode(configs)})
+            at.button(key="tr_play").click().run()
+            sessions.append(at)
+            end = time.monotonic() + 60
+            while count["now"] < 2 and time.monotonic() < end:  # the first session's two runs hold the pool
+                time.sleep(0.05)
+        assert count["now"] == 2
+        for at in sessions:
+            at.run()
+        places = [[i.value for i in at.info if "in the queue" in i.value] for at in sessions]
+        assert places[0] == [] and sessions[0].button(key="tr_play").label == "Pause"  # training: no place shown
+        for got, want in zip(places[1:], (1, 3, 5), strict=True):  # each earlier session holds two places
+            assert any(f"place {want} in the queue" in p for p in got), places
+    finally:
+        gate.set()
+    for at in sessions:
+        _wait(
+            at,
+            lambda a: _idle(a) and len(_train_curves(a)) == 2 and all(len(v) == 6 for v in _train_curves(a).values()),
+        )
+    assert count["most"] == 2

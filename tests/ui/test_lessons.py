@@ -22,7 +22,9 @@ def test_the_tour_ships_and_follows_the_sidebar_order():
     order = [p.url_path for p in navigation.PAGES]
     pages = [s.page for s in tour.steps]
     assert pages == sorted(pages, key=order.index), "the steps go through the pages in the sidebar's order"
-    assert {"hypersphere", "cube", "batch", "instance", "coupling", "gradient-flow", "attention"} <= set(pages)
+    assert {"hypersphere", "cube", "batch", "instance", "coupling", "gradient-flow", "training", "attention"} <= set(
+        pages
+    )
     assert pages[-1] == "real-data"
     assert all(s.takeaway and s.try_ for s in tour.steps)
 
@@ -47,8 +49,9 @@ def test_a_lesson_link_opens_its_step_and_shows_the_takeaway():
     assert at.session_state["hs_norm"] == "rmsnorm"  # switched to the step's page, with its controls
     assert at.query_params["present"] == "1" and at.query_params["step"] == "2"
     (banner,) = _step_text(at)
-    assert banner.startswith("**Step 2 of 12**") and tour.steps[1].takeaway in banner and tour.steps[1].try_ in banner
-    assert any(m.value == "**Step 2 of 12**" for m in at.markdown)
+    head = f"**Step 2 of {len(tour.steps)}**"
+    assert banner.startswith(head) and tour.steps[1].takeaway in banner and tour.steps[1].try_ in banner
+    assert any(m.value == head for m in at.markdown)
     at.switch_page("pages/cube.py").run()  # away through the sidebar: the lesson stays picked, at its step
     assert at.selectbox(key="ls_pick").value == TOUR and at.session_state["ls_step"] == 1
     assert not _step_text(at) and any("on the Hypersphere page" in c.value for c in at.caption)

@@ -6,6 +6,7 @@
 """
 
 from normviz.experiments.training.curves import Combined, combine, table
+from normviz.experiments.training.lanes import CHUNK, Shared
 from normviz.experiments.training.leak import LEAK_CASES, Leak, causal_leak, leak_table
 from normviz.experiments.training.presets import PRESETS, Preset
 from normviz.experiments.training.settings import (
@@ -25,7 +26,7 @@ from normviz.experiments.training.settings import (
 from normviz.experiments.training.trainer import Run, Trainer, run
 
 __all__ = [
-    "DEFAULTS", "FIELDS", "LEAK_CASES", "NORMS", "OPTIMIZERS", "OPTIMIZER_LABELS", "PLACEMENTS", "PRESETS",
-    "TASKS", "TASK_LABELS", "Combined", "Leak", "Preset", "Run", "Trainer", "causal_leak", "check", "combine",
+    "CHUNK", "DEFAULTS", "FIELDS", "LEAK_CASES", "NORMS", "OPTIMIZERS", "OPTIMIZER_LABELS", "PLACEMENTS", "PRESETS",
+    "TASKS", "TASK_LABELS", "Combined", "Leak", "Preset", "Run", "Shared", "Trainer", "causal_leak", "check", "combine",
     "decode", "encode", "key", "leak_table", "run", "table",
 ]  # fmt: skip
