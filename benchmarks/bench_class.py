@@ -106,7 +106,7 @@ def soak(browser, url: str, walkers: int, minutes: float, server_pid: int) -> di
         for page in pages:
             try:
                 page.wait_for_function(FIGURE, timeout=300_000, polling=250)
-                slider = page.locator("[role=slider]").first
+                slider = page.locator("input[type=range]:enabled").first  # Streamlit's sliders and the live ones
                 if slider.count():
                     slider.focus()
                     page.keyboard.press("ArrowRight")
