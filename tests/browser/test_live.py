@@ -127,3 +127,26 @@ def test_hypersphere_gamma_scale_asks_for_its_frames_then_both_scenes_follow_the
     wait_idle(page)
     assert slider.get_attribute("aria-valuetext") == "3.00"
     assert no_exception(page)
+
+
+def test_instance_t_follows_the_keys_and_frames_shown_again_keep_the_camera(page, app_url):
+    open_view(page, app_url, "instance")
+    slider = page.locator("input[type=range][aria-label='Tokens per sequence T']")
+    slider.focus()  # a focus asks for the T slider's frames (computed on demand)
+    _frames_ready(page, "in_view", "in_T")
+    eye = camera(page, "scene")
+    title = "() => document.querySelector('.normviz-plot')._fullLayout.scene.xaxis.title.text"
+    assert page.evaluate(title) == "value at token 1"  # T = 3: exact coordinates
+    for key, index in [("ArrowRight", 2), ("ArrowLeft", 1), ("ArrowRight", 2), ("ArrowLeft", 1), ("ArrowRight", 2)]:
+        slider.press(key)
+        _shows(page, index)
+        # a frame drawn again is drawn as before: its camera is not fitted to the column a second time
+        assert camera(page, "scene") == pytest.approx(eye, abs=1e-9), f"the camera moved at {key} -> T = {index + 2}"
+        assert camera(page, "scene2") == pytest.approx(eye, abs=1e-9)
+    assert page.evaluate(title) == "all-tokens axis 1/√T"  # T = 4: projected
+    page.wait_for_function("() => location.search.includes('in_T=4')", timeout=60_000)
+    wait_idle(page)
+    assert slider.get_attribute("aria-valuetext") == "4"
+    assert any("at the T = 4 tokens" in c for c in page.locator("[data-testid='stCaptionContainer']").all_inner_texts())
+    assert camera(page, "scene") == pytest.approx(eye, abs=1e-9), "the release rerun moved the camera"
+    assert no_exception(page)

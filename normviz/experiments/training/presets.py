@@ -38,7 +38,7 @@ PRESETS = {
         "BatchNorm and the batch size", "digits",
         "A ViT on the digits, 300 steps, at batch 4 and batch 64, with BatchNorm and with LayerNorm. Over 3 "
         "seeds, BatchNorm reaches a held-out accuracy of 0.89–0.95 at batch 64 but 0.47–0.58 at batch 4, and "
-        "LayerNorm at batch 4 does no better (0.23–0.49): in this small model batch 4 costs both norms, through "
+        "LayerNorm 0.84–0.96 and 0.23–0.49: in this small model batch 4 costs both norms alike, through "
         "fewer images seen (1,200 against 19,200) and noisier steps, more than BatchNorm's noisy statistics (it "
         "pools each feature over all 16 patches of every image, 64 values at batch 4). BatchNorm's own cost "
         "shows below the curves: its held-out loss in train mode (the batch's statistics) against eval mode "
@@ -57,7 +57,8 @@ PRESETS = {
     "rmsnorm": _p(
         "RMSNorm vs LayerNorm", "chars",
         "Pre-LN, 4 blocks, AdamW at lr 3e-3: RMSNorm (no centering, Zhang & Sennrich 2019) against LayerNorm. "
-        "The curves lie nearly on top of each other: the centering buys little here.",
+        "The curves lie nearly on top of each other (held-out 2.06–2.08 for both, within 0.02 on each of 3 "
+        "seeds): the centering buys little here.",
         {"norm": "layernorm"}, {"norm": "rmsnorm"},
     ),
 }  # fmt: skip
