@@ -173,6 +173,17 @@ def test_bad_settings_raise_value_errors_that_say_how_to_fix_them(kw, words):
         training.Trainer("chars", **kw)
 
 
+def test_a_run_too_big_for_its_memory_bound_is_refused_and_every_preset_fits():
+    with pytest.raises(ValueError, match=r"about \d+ MB.*capped at 500 MB.*lower batch_size, width or depth"):
+        training.check("chars", depth=24, width=256, heads=4, batch_size=256)  # ~10 GB of activations
+    with pytest.raises(ValueError, match="capped at 500 MB"):
+        training.check("digits", depth=24, width=256, heads=4, batch_size=64)
+    training.check("chars", depth=24, width=64, heads=4, batch_size=8)  # deep but thin fits
+    for preset in training.PRESETS.values():
+        for c in preset.configs:
+            training.check(preset.task, **c)  # the shipped presets are well inside the bound
+
+
 @pytest.mark.parametrize("text", ["", "layernorm:pre", "a,b,c,d,e", "layernorm:pre:1:4:64:4:32:adamw:x:0:200:0"])
 def test_bad_links_raise_value_errors(text):
     with pytest.raises(ValueError):

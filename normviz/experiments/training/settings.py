@@ -30,6 +30,8 @@ DEFAULTS = {
     "lr": 3e-3, "warmup": 0, "steps": 200, "optimizer": "adamw", "seed": 0,
 }  # fmt: skip
 FIELDS = tuple(DEFAULTS)  # the order of a configuration's fields in a link
+TOKENS = {"chars": 64, "digits": 16}  # tokens per sequence: data.CONTEXT characters; (8 / data.PATCH)² patches
+MAX_RUN_MB = 500  # one run's memory, the issue's bound: a bigger model is refused, not swapped to disk
 _LIMITS = {"depth": (1, 24), "width": (8, 256), "heads": (1, 16), "batch_size": (2, 256), "warmup": (0, 5_000),
            "steps": (1, 5_000), "seed": (0, 10**6), "groups": (1, 256)}  # fmt: skip
 
@@ -58,9 +60,31 @@ def check(task: str, **kw) -> dict:
     if s["norm"] == "groupnorm" and s["width"] % s["groups"]:
         div = norms.divisors(s["width"])
         raise ValueError(f"groups={s['groups']} must divide width={s['width']}: pick one of {div}.")
+    need = run_mb(task, s)
+    if need > MAX_RUN_MB:
+        raise ValueError(
+            f"This run would need about {need:.0f} MB (batch_size × width × depth × {TOKENS[task]} tokens is "
+            f"{_activations(task, s) / 1e6:.1f} million activations per layer stack); one run is capped at "
+            f"{MAX_RUN_MB} MB so that a class can share the server: lower batch_size, width or depth."
+        )
     if s["norm"] != "groupnorm":
         s["groups"] = 1  # only GroupNorm reads G: other norms share one run per setting
     return s
+
+
+def _activations(task: str, s: dict) -> int:
+    return s["batch_size"] * TOKENS[task] * s["width"] * s["depth"]
+
+
+def run_mb(task: str, s: dict) -> float:
+    """One run's memory in MB, estimated from batch × tokens × width × depth: a fit to peak RSS measured in fresh
+    processes (``benchmarks/bench_training.py --memory``; 141–873 MiB over seven configurations, heads barely
+    matter), rounded up: 90 MB plus 100 MB per million activations.
+
+    >>> round(run_mb("chars", DEFAULTS))
+    142
+    """
+    return 90 + 100 * _activations(task, s) / 1e6
 
 
 def key(task: str, settings: dict) -> str:
