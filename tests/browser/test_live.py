@@ -147,6 +147,11 @@ def test_instance_t_follows_the_keys_and_frames_shown_again_keep_the_camera(page
     page.wait_for_function("() => location.search.includes('in_T=4')", timeout=60_000)
     wait_idle(page)
     assert slider.get_attribute("aria-valuetext") == "4"
-    assert any("at the T = 4 tokens" in c for c in page.locator("[data-testid='stCaptionContainer']").all_inner_texts())
+    # the URL changes when the value reaches Python; the caption once that rerun has drawn
+    page.wait_for_function(
+        "() => [...document.querySelectorAll(\"[data-testid='stCaptionContainer']\")]"
+        ".some(c => c.innerText.includes('at the T = 4 tokens'))",
+        timeout=60_000,
+    )
     assert camera(page, "scene") == pytest.approx(eye, abs=1e-9), "the release rerun moved the camera"
     assert no_exception(page)
