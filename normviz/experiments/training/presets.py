@@ -55,8 +55,10 @@ PRESETS = {
     "nonorm": _p(
         "Deep and no norm", "digits",
         "12 blocks, AdamW at lr 3e-3: with no norm at all (identity) nothing holds the residual stream and the "
-        "run diverges within its first 3 steps (on every seed tried); with LayerNorm (Pre-LN) or DyT (Zhu et al. "
-        "2025, an element-wise tanh with no statistics) it does not, though at this depth both learn slowly.",
+        "run diverges within its first 3 steps (3 of 3 seeds); with LayerNorm (Pre-LN) it does not and learns "
+        "(held-out accuracy 0.24–0.72 over 3 seeds); DyT (Zhu et al. 2025, an element-wise tanh with no "
+        "statistics) does not diverge either, but at this depth and untuned α it learned on 1 seed of 3 (0.39) "
+        "and stayed at chance (0.07–0.08) on the other two.",
         {**_VIT, "depth": 12, "norm": "identity"}, {**_VIT, "depth": 12, "norm": "layernorm"},
         {**_VIT, "depth": 12, "norm": "dyt"},
     ),
