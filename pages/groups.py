@@ -6,7 +6,7 @@ import streamlit as st
 import ui
 from normviz.core import inputs, norms
 from normviz.experiments import groups
-from normviz.figures import charts, scenes
+from normviz.figures import charts, multiples
 from ui import real_inputs
 
 ui.require_app()
@@ -79,7 +79,7 @@ def groups_figure(v):
         )
     cols_ = {4: 2}.get(len(panels), min(3, len(panels)))  # scenes at least a third of the width
     height = 400 * -(-len(panels) // cols_) + 20
-    return scenes.small_multiples_figure(
+    return multiples.small_multiples_figure(
         panels, cols=cols_, height=height, color_label="log₁₀ ‖x_g‖ (input group length)"
     )
 
