@@ -38,8 +38,29 @@ function themeColors() {
   const rgb = (bg.match(/\d+(\.\d+)?/g) || [255, 255, 255]).slice(0, 3).map(Number);
   const lum = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255;
   return lum < 0.5
-    ? { text: "#FAFAFA", bg: "#262730", grid: "#464955", zero: "#7b7e8a" }
-    : { text: "#31333F", bg: "#FFFFFF", grid: "#d9d9de", zero: "#a3a3ad" };
+    ? { dark: true, text: "#FAFAFA", bg: "#262730", grid: "#464955", zero: "#7b7e8a" }
+    : { dark: false, text: "#31333F", bg: "#FFFFFF", grid: "#d9d9de", zero: "#a3a3ad" };
+}
+
+// Cividis (every continuous colour of the app) starts at a navy with a contrast of 1.2:1 on the dark theme's
+// background: points of the lowest values vanish there. On the dark theme points take Cividis from 0.35 to 1
+// instead (3:1 at its low end): plotly.colors.sample_colorscale("Cividis", 0.35 + 0.65 * k / 8), k = 0 … 8
+// (tests/lib/test_plot_view_js.py checks these against plotly). Their colour bar shows the same colours.
+const CIVIDIS_LOW = "#00224e";
+const CIVIDIS_ON_DARK = [
+  [0, "#5b606e"], [0.125, "#6d6f72"], [0.25, "#807e76"], [0.375, "#938e77"], [0.5, "#a79e73"],
+  [0.625, "#bdaf6b"], [0.75, "#d3c05e"], [0.875, "#e9d44d"], [1, "#fee838"],
+];
+
+function themedPoints(data, colors) {
+  // the traces to draw: on the dark theme, markers coloured by Cividis take its lighter part (new objects:
+  // the spec is a live control's base figure or frame, drawn again later)
+  if (!colors.dark) return data;
+  return (data || []).map((t) => {
+    const scale = t.marker && t.marker.colorscale;
+    if (!Array.isArray(scale) || !scale.length || String(scale[0][1]).toLowerCase() !== CIVIDIS_LOW) return t;
+    return Object.assign({}, t, { marker: Object.assign({}, t.marker, { colorscale: CIVIDIS_ON_DARK }) });
+  });
 }
 
 function opaqueSceneGrids(layout, colors) {
@@ -194,7 +215,7 @@ function draw(root, spec, data) {
   if (button) button.style.display = is3d(layout) ? "flex" : "none";
   // presentation mode: no toolbar over the titles (the camera still turns, zooms and pans)
   const config = { responsive: true, displaylogo: false, displayModeBar: data.present ? false : "hover" };
-  return Plotly.react(root, spec.data, layout, config).then(() => linkCameras(root));
+  return Plotly.react(root, themedPoints(spec.data, colors), layout, config).then(() => linkCameras(root));
 }
 
 function liveView(root, spec, data) {

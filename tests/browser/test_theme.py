@@ -53,3 +53,21 @@ def test_the_menus_dark_theme_is_kept_on_reload_on_another_page(browser, app_url
         assert page.evaluate(BACKGROUND_LUMINANCE) < 0.2
     finally:
         context.close()
+
+
+CIVIDIS_LOWS = """Array.from(new Set(d._fullData.filter((t) => t.marker && Array.isArray(t.marker.colorscale)
+    && t.marker.colorscale.length > 2).map((t) => String(t.marker.colorscale[0][1]).toLowerCase())))"""
+
+
+@pytest.mark.parametrize(("scheme", "low"), [("dark", "#5b606e"), ("light", "#00224e")])
+def test_cividis_points_take_its_lighter_part_on_the_dark_theme_only(browser, app_url, scheme, low):
+    # Groups colours every point by its group's input length (Cividis); on the dark theme its navy low end
+    # would vanish, so points start at Cividis(0.35) there (ui/plot_view.js, tests/ui/test_plot_view_colours.py)
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}/groups")
+        _drawn(page)
+        assert js(page, CIVIDIS_LOWS) == [low]
+    finally:
+        context.close()
