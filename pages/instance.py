@@ -51,7 +51,8 @@ def cached_view(kind, batch, tokens, dim, spec=None):
 def instance_figure(v, tokens: int):
     """The 3D view: each feature of each sequence as a point in token space, before and after."""
     if tokens <= 3:
-        labels = tuple(f"value at token {i + 1}" if i < tokens else "(none: T = 2)" for i in range(3))
+        # short: a 3D scene writes its z title up its vertical edge, into the y title when long (projector type)
+        labels = tuple(f"token {i + 1}" if i < tokens else "(none: T = 2)" for i in range(3))
     else:
         labels = ("all-tokens axis 1/√T", "PC 1 (⟂ 1)", "PC 2 (⟂ 1)")
     return scenes.sphere_pair_figure(

@@ -14,6 +14,8 @@ __all__ = ["cube_figure"]
 
 _CELL = 0.78  # edge of a drawn cell; the rest of each unit is the gap between cells
 _PAD = 0.5  # cells of empty room at each end of an axis: the tick labels of two axes never meet at a corner
+_BOX = 2.7  # the box's three aspect ratios add up to this (plotly's unit cube: 3): a flat block (8 × 6 × 3)
+# fills its scene nearly as a cube would, and its tick labels get the room between them that a projector's type needs
 LATTICE = "#8c8c8c"  # mid grey: the cells' edges read on the light and on the dark theme
 
 # the 8 corners and 12 triangles of a unit cube
@@ -89,22 +91,29 @@ def cube_figure(panels: list[dict], *, cols: int = 4, height: int = 520) -> go.F
             "domain": dom,
             # proportions of the block: every cell a cube
             "aspectmode": "manual",
-            "aspectratio": {k: (n + 2 * _PAD) / (max(B, T, d) + 2 * _PAD) for k, n in (("x", d), ("y", T), ("z", B))},
+            "aspectratio": _aspect(d, T, B),
             "camera": {"eye": {"x": -1.25, "y": -1.45, "z": 1.0}},
             "xaxis": _cell_axis("feature j", d),
             "yaxis": _cell_axis("token t", T),
-            "zaxis": _cell_axis("sequence b", B),
+            "zaxis": _cell_axis("seq. b", B),  # short: it runs up the short vertical edge, towards "token t"
         }
         notes.append(scene_title(p["title"], dom))
     layout |= {
         "annotations": notes,
         "height": height,
-        "margin": {"l": 0, "r": 0, "t": 30, "b": 0},
+        "margin": {"l": 16, "r": 0, "t": 30, "b": 0},  # room for the z title at the left edge
         "legend": {"orientation": "h", "y": -0.02, "x": 0.5, "xanchor": "center"},
         "paper_bgcolor": TRANSPARENT,
         "uirevision": UIREVISION,
     }
     return go.Figure(data=data, layout=layout)
+
+
+def _aspect(d: int, T: int, B: int) -> dict:
+    """Every cell a cube: the axes in proportion to their cells (with their padding), adding up to _BOX."""
+    sides = {"x": d + 2 * _PAD, "y": T + 2 * _PAD, "z": B + 2 * _PAD}
+    total = sum(sides.values())
+    return {k: _BOX * n / total for k, n in sides.items()}
 
 
 def _edges(cells: np.ndarray, scene: str) -> dict:

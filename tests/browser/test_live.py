@@ -136,7 +136,7 @@ def test_instance_t_follows_the_keys_and_frames_shown_again_keep_the_camera(page
     _frames_ready(page, "in_view", "in_T")
     eye = camera(page, "scene")
     title = "() => document.querySelector('.normviz-plot')._fullLayout.scene.xaxis.title.text"
-    assert page.evaluate(title) == "value at token 1"  # T = 3: exact coordinates
+    assert page.evaluate(title) == "token 1"  # T = 3: exact coordinates
     for key, index in [("ArrowRight", 2), ("ArrowLeft", 1), ("ArrowRight", 2), ("ArrowLeft", 1), ("ArrowRight", 2)]:
         slider.press(key)
         _shows(page, index)

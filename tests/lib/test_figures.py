@@ -234,3 +234,17 @@ def test_a_long_scene_title_goes_on_two_lines():
         "input x (exact coordinates)",
         "output RMSNorm(x)",
     ]
+
+
+def test_every_cube_cell_is_a_cube_and_the_block_fills_its_scene_as_a_unit_cube():
+    """The block 8 × 6 × 3 drawn with its longest side 1 sat small in its scene, its tick labels crowded."""
+    from normviz.figures import cube
+
+    shared = np.zeros((3, 6, 8), dtype=bool)
+    fig = _decoded(cube.cube_figure([{"title": "LN", "shared": shared, "cell": (0, 0, 0)}]))
+    scene = fig["layout"]["scene"]
+    ratio = scene["aspectratio"]
+    spans = {ax: np.diff(scene[f"{ax}axis"]["range"])[0] for ax in "xyz"}  # the range each axis draws
+    per_unit = {ax: ratio[ax] / spans[ax] for ax in "xyz"}  # drawn length of one cell along each axis
+    assert per_unit["x"] == pytest.approx(per_unit["y"]) == pytest.approx(per_unit["z"])
+    assert sum(ratio.values()) == pytest.approx(2.7)  # near plotly's own cube (1 + 1 + 1), its labels inside
