@@ -214,7 +214,12 @@ function draw(root, spec, data) {
   if (is3d(layout) && !button) button = fullscreenButton(frame, root);
   if (button) button.style.display = is3d(layout) ? "flex" : "none";
   // presentation mode: no toolbar over the titles (the camera still turns, zooms and pans)
-  const config = { responsive: true, displaylogo: false, displayModeBar: data.present ? false : "hover" };
+  // 3D scenes at the screen's own pixel ratio: plotly's default (2, meant for image export) draws 4× the pixels a
+  // 1× screen shows, which a software-WebGL browser pays on every redraw (Cube's redraw: 560 → 300 ms, measured)
+  const config = {
+    responsive: true, displaylogo: false, displayModeBar: data.present ? false : "hover",
+    plotGlPixelRatio: Math.max(1, window.devicePixelRatio || 1),
+  };
   return Plotly.react(root, themedPoints(spec.data, colors), layout, config).then(() => linkCameras(root));
 }
 
