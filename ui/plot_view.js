@@ -45,7 +45,7 @@ function themeColors() {
 // Cividis (every continuous colour of the app) starts at a navy with a contrast of 1.2:1 on the dark theme's
 // background: points of the lowest values vanish there. On the dark theme points take Cividis from 0.35 to 1
 // instead (3:1 at its low end): plotly.colors.sample_colorscale("Cividis", 0.35 + 0.65 * k / 8), k = 0 … 8
-// (tests/lib/test_plot_view_js.py checks these against plotly). Their colour bar shows the same colours.
+// (tests/ui/test_plot_view_colours.py checks these against plotly). Their colour bar shows the same colours.
 const CIVIDIS_LOW = "#00224e";
 const CIVIDIS_ON_DARK = [
   [0, "#5b606e"], [0.125, "#6d6f72"], [0.25, "#807e76"], [0.375, "#938e77"], [0.5, "#a79e73"],

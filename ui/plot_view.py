@@ -56,7 +56,7 @@ def plotly_view(
 
 def preload() -> None:
     """Start loading plotly.js in the browser now (app.py calls it before the page runs), so a first visit's
-    figure does not wait for the 4.6 MB script after the page has computed. Draws nothing."""
+    figure does not wait for the 2.1 MB script after the page has computed. Draws nothing."""
     _preload(key="normviz_plotly_preload", data={"preload": True})
 
 
