@@ -285,7 +285,7 @@ ui.share_caption()
 with st.expander("Formula and code"):
     st.latex(r"\mathrm{BN}(x)_j = \frac{x_j - \mu_j^{\mathcal B}}{\sqrt{\sigma_j^{2,\mathcal B} + \varepsilon}},\quad"
              r"\mu_j^{\mathcal B} = \tfrac{1}{BT}\sum_{b,t} x_{btj}")  # fmt: skip
-    st.code("y = F.batch_norm(x.reshape(-1, d), None, None, training=True)  # x: (B, T, d)", language="python")
+    ui.code_line("y = F.batch_norm(x.reshape(-1, d), None, None, training=True)", lead="In torch, on x: (B, T, d):")
 if not real:
     sweep_section(c, rev)
     population_section(c, rev)

@@ -155,7 +155,10 @@ with st.expander("Formula and code"):
         r"y_{g,k} = \frac{x_{g,k} - \mu_g}{\sqrt{\sigma_g^2 + \varepsilon}},\quad "
         r"\mu_g = \tfrac{1}{s}\sum_{k=1}^{s} x_{g,k},\quad \textstyle\sum_k y_{g,k} = 0,\ \ \|y_g\| \approx \sqrt{s}"
     )
-    st.code("y = F.group_norm(x.reshape(B * T, d), G).reshape(B, T, d)  # tokens as samples, features as channels")
+    ui.code_line(
+        "y = F.group_norm(x.reshape(B * T, d), G).reshape(B, T, d)",
+        lead="In torch, tokens as samples and features as channels:",
+    )
 st.subheader("Exact per-group lengths and means")
 hist = charts.histograms_figure(
     [

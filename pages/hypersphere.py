@@ -289,7 +289,7 @@ st.caption(
 
 formula, code = FORMULAS[c["norm"]]
 st.latex(formula)
-st.code(f"# torch, on the token layout x: (B, T, d)\ny = {code}", language="python")
+ui.code_line(f"y = {code}", lead="In torch, on the token layout x: (B, T, d):")
 
 st.subheader("Element by element: LayerNorm's S-curve and DyT")
 series = [("LayerNorm (no affine)", v.elementwise_ln, style.PALETTE["orange"])]

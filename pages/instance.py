@@ -124,7 +124,10 @@ with st.expander("Formula and code"):
         r"\mu_{b,j} = \tfrac{1}{T}\sum_{t=1}^{T} x_{b,t,j},\quad "
         r"\sigma^2_{b,j} = \tfrac{1}{T}\sum_t (x_{b,t,j}-\mu_{b,j})^2"
     )
-    st.code("y = F.instance_norm(x.transpose(1, 2)).transpose(1, 2)  # x: (B, T, d) -> (B, d, T): features as channels")
+    ui.code_line(
+        "y = F.instance_norm(x.transpose(1, 2)).transpose(1, 2)",
+        lead="In torch, x: (B, T, d) → (B, d, T), features as channels:",
+    )
 
 st.subheader("Does InstanceNorm normalize each token on its own?")
 st.markdown(

@@ -7,7 +7,7 @@ Pages use the names below (``ui.plotly_view``, ``ui.BIND``, …); each lives in 
 - ``live`` (+ ``live.js``): live controls, sliders whose 3D view follows the drag from precomputed frames
 - ``links``: every control in the URL, the bad-link notice; ``labels``: every display name
 - ``controls``: index sliders, a table of select sliders, errors as messages, cached samples
-- ``export_buttons``: HTML/PNG/CSV/NPZ
+- ``export_buttons``: HTML/PNG/CSV/NPZ; ``code_lines``: a page's line of torch code
 - ``figure_cache``: ``shared_figure``, a view's figure (and its JSON) built once per server for every session
 - ``real_inputs``: MiniLM's residual stream and uploaded files; ``sidebar``: the device line
 - ``present``: presentation mode (``?present=1``): large type in figures and page, 1920 × 1080 PNGs
@@ -18,6 +18,7 @@ Pages use the names below (``ui.plotly_view``, ``ui.BIND``, …); each lives in 
 """
 
 from ui import labels
+from ui.code_lines import code_line
 from ui.controls import guarded, index_slider, sample, select_sliders
 from ui.export_buttons import export_buttons
 from ui.figure_cache import shared_figure
@@ -31,6 +32,7 @@ from ui.startup import require_app
 
 __all__ = [
     "BIND",
+    "code_line",
     "export_buttons",
     "guarded",
     "heavy",
