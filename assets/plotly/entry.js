@@ -11,7 +11,6 @@ Plotly.register([
     require('plotly.js/lib/heatmap'),
     require('plotly.js/lib/scattergl'),
     require('plotly.js/lib/scatter3d'),
-    require('plotly.js/lib/surface'),
     require('plotly.js/lib/mesh3d'),
     require('plotly.js/lib/cone'),
 ]);

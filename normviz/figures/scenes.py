@@ -165,36 +165,47 @@ def _reference_points(ref) -> list[np.ndarray]:
     return [np.asarray(a) for a in (ref.curve, *(ref.mesh or ()), *(ref.plane or ())) if a is not None]
 
 
+def _grid_lines(grid, every: tuple[int, int]) -> np.ndarray:
+    """A surface's (x, y, z) grids as one polyline (m, 3): every ``every[0]``-th row and ``every[1]``-th column of
+    the grid, a NaN row between them (plotly breaks a line at NaN)."""
+    x, y, z = (np.asarray(a, dtype=np.float32) for a in grid)
+    rows, cols = x.shape
+    gap = np.full((1, 3), np.nan, dtype=np.float32)
+    pieces = []
+    for i in range(0, rows, every[0]):
+        pieces += [np.stack([x[i], y[i], z[i]], axis=1), gap]
+    for j in range(0, cols, every[1]):
+        pieces += [np.stack([x[:, j], y[:, j], z[:, j]], axis=1), gap]
+    return np.concatenate(pieces)
+
+
 def _reference_traces(ref) -> list[dict]:
+    """The set the outputs lie on, as lines: a plane's rim, an ellipsoid's or a ball's wireframe (a surface trace
+    redraws 100-250 ms slower in software WebGL, every frame of a live control; a line costs a few ms)."""
     color = PALETTE["vermillion"]
     traces = []
     if ref.plane is not None:
-        px, py, pz = ref.plane
         traces.append(
             {
-                "type": "surface",
-                "x": px,
-                "y": py,
-                "z": pz,
-                "opacity": 0.18,
-                "showscale": False,
+                "type": "scatter3d",
+                **xyz(_grid_lines(ref.plane, (1, 1))),
+                "mode": "lines",
+                "line": {"color": PALETTE["sky"], "width": 3},
+                "opacity": 0.6,
                 "hoverinfo": "skip",
-                "colorscale": [[0, PALETTE["sky"]], [1, PALETTE["sky"]]],
                 "name": "plane Σy = 0",
             }
         )
     if ref.mesh is not None:
-        mx, my, mz = ref.mesh
+        rows, cols = np.asarray(ref.mesh[0]).shape  # about 6 circles of latitude, 6 half meridians
         traces.append(
             {
-                "type": "surface",
-                "x": mx,
-                "y": my,
-                "z": mz,
-                "opacity": 0.12,
-                "showscale": False,
+                "type": "scatter3d",
+                **xyz(_grid_lines(ref.mesh, (max(1, rows // 6), max(1, cols // 6)))),
+                "mode": "lines",
+                "line": {"color": color, "width": 2},
+                "opacity": 0.35,
                 "hoverinfo": "skip",
-                "colorscale": [[0, color], [1, color]],
                 "name": ref.kind,
             }
         )

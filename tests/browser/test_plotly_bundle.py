@@ -41,7 +41,7 @@ def loaded(page):
 
 
 def test_the_scan_finds_the_figures_trace_types():
-    assert {"scatter", "scatter3d", "surface", "mesh3d", "cone", "heatmap", "bar", "scattergl"} <= used_trace_types()
+    assert {"scatter", "scatter3d", "mesh3d", "cone", "heatmap", "bar", "scattergl"} <= used_trace_types()
 
 
 def test_bundle_is_the_python_packages_plotly_js_version(loaded):
@@ -59,7 +59,6 @@ def test_every_trace_type_the_figures_use_is_registered_and_draws(loaded):
         "bar": "{type: 'bar', x: ['a', 'b'], y: [1, 2]}",
         "heatmap": "{type: 'heatmap', z: [[1, 2], [3, 4]]}",
         "scatter3d": f"{{type: 'scatter3d', mode: 'markers', {xyz}}}",
-        "surface": "{type: 'surface', z: [[0, 1], [1, 0]]}",
         "mesh3d": f"{{type: 'mesh3d', {xyz}, i: [0], j: [1], k: [2]}}",
         "cone": f"{{type: 'cone', {xyz}, u: [1, 0, 0], v: [0, 1, 0], w: [0, 0, 1]}}",
     }

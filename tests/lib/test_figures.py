@@ -248,3 +248,35 @@ def test_every_cube_cell_is_a_cube_and_the_block_fills_its_scene_as_a_unit_cube(
     per_unit = {ax: ratio[ax] / spans[ax] for ax in "xyz"}  # drawn length of one cell along each axis
     assert per_unit["x"] == pytest.approx(per_unit["y"]) == pytest.approx(per_unit["z"])
     assert sum(ratio.values()) == pytest.approx(2.7)  # near plotly's own cube (1 + 1 + 1), its labels inside
+
+
+def test_a_reference_surface_is_drawn_as_lines_on_its_own_grid():
+    """The ellipsoid (or ball) and the plane Σy = 0 are wireframes: every drawn point is a point of the library's
+    grid, rows and columns of the grid both drawn, and no surface trace (a surface redraws 100-250 ms slower)."""
+    from normviz.core import projection
+    from normviz.experiments.hypersphere import Reference
+    from normviz.figures import scenes
+
+    mesh = projection.sphere_mesh(np.array([0.5, 0.0, -1.0]), np.array([1.0, 2.0, 3.0]))
+    plane = tuple(np.asarray(a, dtype=np.float64) for a in np.meshgrid([-2.0, 2.0], [-1.0, 1.0]))
+    plane = (plane[0], plane[1], np.zeros((2, 2)))
+    pts = np.zeros((4, 3), dtype=np.float32)
+    for ref, grid, kind in [(Reference("ellipsoid", mesh=mesh), mesh, "ellipsoid"),
+                            (Reference("circle", plane=plane), plane, "plane Σy = 0")]:  # fmt: skip
+        data = _decoded(scenes.sphere_pair_figure(pts, pts, reference=ref))["data"]
+        assert not [t for t in data if t["type"] in ("surface", "mesh3d")]
+        (wire,) = [t for t in data if t.get("name") == kind]
+        assert wire["type"] == "scatter3d" and wire["mode"] == "lines" and wire["scene"] == "scene2"
+        drawn = np.stack([wire["x"], wire["y"], wire["z"]], axis=1)
+        drawn = drawn[~np.isnan(drawn).any(axis=1)]
+        on_grid = np.stack([np.ravel(a) for a in grid], axis=1)
+        gaps = np.linalg.norm(drawn[:, None, :] - on_grid[None, :, :], axis=2).min(axis=1)
+        assert gaps.max() < 1e-5  # float32 of the grid's own points
+        rows, cols = np.asarray(grid[0]).shape
+        # a full row and a full column of the grid appear as runs of the line
+        assert any(
+            np.allclose(drawn[i : i + cols], np.stack([a[0] for a in grid], 1), atol=1e-5) for i in range(len(drawn))
+        )
+        assert any(
+            np.allclose(drawn[i : i + rows], np.stack([a[:, 0] for a in grid], 1), atol=1e-5) for i in range(len(drawn))
+        )
