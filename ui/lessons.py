@@ -23,6 +23,8 @@ FOLDER = Path(__file__).resolve().parents[1] / "lessons"
 PAGES = {"home": "", **{p.url_path: p.prefix for p in navigation.PAGES}}  # url path -> control prefix
 _INFO = {"home": navigation.HOME, **{p.url_path: p for p in navigation.PAGES}}
 CUSTOM = "custom"  # the lesson a lecturer builds or opens in this session
+EDITOR = "ls_editor"  # the "Make your own lesson" expander: its open state (the editor is drawn only while open)
+_EDITOR_OPEN = "_ls_editor_open"  # that state, kept across page switches
 KEEP = ("present",)  # URL parameters a step carries over from the current URL, never stores
 
 
@@ -124,8 +126,17 @@ def sidebar(url_path: str) -> None:
             go(name, lesson, 0, url_path)
         if lesson:
             _stepper(name, lesson, url_path)
-        with st.expander("Make your own lesson", icon=":material/edit_note:"):
-            _editor(url_path)
+        # drawn only while open: its text fields and file uploader would otherwise cost every page's first visit
+        # (the browser fetches and renders them hidden); opening it reruns the page once
+        st.session_state[EDITOR] = st.session_state.get(_EDITOR_OPEN, False)  # the widget forgets it on a page switch
+        editor = st.expander("Make your own lesson", icon=":material/edit_note:", key=EDITOR, on_change=_toggled)
+        if editor.open:
+            with editor:
+                _editor(url_path)
+
+
+def _toggled() -> None:
+    st.session_state[_EDITOR_OPEN] = bool(st.session_state[EDITOR])
 
 
 def banner(url_path: str) -> None:

@@ -60,3 +60,17 @@ def test_next_switches_page_with_the_steps_controls(page, app_url):
     assert _slider(page, "Batch size B") == "2"
     assert page.get_by_text(f"Step 6 of {N}").first.is_visible()
     assert no_exception(page)
+
+
+def test_the_lesson_editor_is_drawn_when_opened_and_stays_open_across_pages(page, app_url):
+    open_view(page, app_url, "cube")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    takeaway = sidebar.get_by_label("Takeaway of this view")
+    assert takeaway.count() == 0  # folded: not drawn at all (no hidden text fields or file uploader)
+    sidebar.get_by_text("Make your own lesson").click()
+    takeaway.wait_for(state="visible", timeout=60_000)
+    sidebar.get_by_role("link", name="Instance").click()
+    page.wait_for_function("() => location.pathname.endsWith('/instance')")
+    wait_idle(page, timeout=120_000)
+    assert takeaway.is_visible()  # still open on the next page, where a lecturer adds the next step
+    assert no_exception(page)

@@ -62,6 +62,26 @@ def test_a_bad_lesson_link_says_so():
     assert any("does not exist" in w.value for w in at.warning)
 
 
+def _open_editor(at):
+    """Open "Make your own lesson" as a click does: the expander's state set and its callback run, one rerun."""
+    at.session_state[ui_lessons.EDITOR] = True
+    at.session_state[ui_lessons._EDITOR_OPEN] = True  # what its on_change callback records
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_editor_is_drawn_only_while_its_expander_is_open():
+    at = open_page("cube")
+    (box,) = [e for e in at.expander if e.label == "Make your own lesson"]
+    assert not box.children and not [t for t in at.text_area if t.key == "ls_takeaway"]
+    assert not [u for u in at.get("file_uploader") if u.key == "ls_upload"]
+    _open_editor(at)
+    assert at.text_area(key="ls_takeaway") and at.file_uploader(key="ls_upload")
+    at.switch_page("pages/instance.py").run()  # it stays open across a page switch
+    assert at.text_area(key="ls_takeaway")
+
+
 def _add(at, takeaway: str, try_: str = ""):
     at.text_area(key="ls_takeaway").input(takeaway)
     at.text_input(key="ls_try").input(try_)
@@ -70,7 +90,7 @@ def _add(at, takeaway: str, try_: str = ""):
 
 
 def test_a_lesson_made_in_the_app_downloads_and_opens_again():
-    at = open_page("cube", {"cb_B": "2", "cb_norms": ["LayerNorm", "BatchNorm"]})
+    at = _open_editor(open_page("cube", {"cb_B": "2", "cb_norms": ["LayerNorm", "BatchNorm"]}))
     _add(at, 'Who shares "one" mean', "Move the cell.")
     at.switch_page("pages/instance.py").run()
     _add(at, "Instance at its defaults")
@@ -85,7 +105,7 @@ def test_a_lesson_made_in_the_app_downloads_and_opens_again():
     assert [s.page for s in at.session_state["ls_custom"].steps] == ["cube"]
 
     text = lessons.dumps(at.session_state["ls_custom"])  # what the download button offers
-    again = open_page(None)
+    again = _open_editor(open_page(None))
     again.file_uploader(key="ls_upload").set_value(("lesson.json", text.encode(), "application/json")).run()
     assert not again.exception and not again.error, [e.value for e in again.error]
     assert again.session_state["ls_lesson"] == ui_lessons.CUSTOM
@@ -105,7 +125,7 @@ def test_a_lesson_made_in_the_app_downloads_and_opens_again():
     ],
 )
 def test_a_hostile_lesson_file_gets_a_message_naming_the_problem(data, match):
-    at = open_page(None)
+    at = _open_editor(open_page(None))
     at.file_uploader(key="ls_upload").set_value(("evil.json", data, "application/json")).run()
     assert not at.exception
     assert any(match in e.value for e in at.error), [e.value for e in at.error]
@@ -116,7 +136,7 @@ def test_an_unknown_control_of_the_right_page_is_reported_by_the_link_check():
     """The file names a cb_… control the cube page does not have: the step opens, and the page's bad-link
     notice names it (the parser checks the prefix; links.checked knows the page's real controls)."""
     data = json.dumps({"title": "T", "steps": [{"page": "cube", "params": {"cb_B": "2", "cb_nope": "1"}}]})
-    at = open_page(None)
+    at = _open_editor(open_page(None))
     at.file_uploader(key="ls_upload").set_value(("mine.json", data.encode(), "application/json")).run()
     assert not at.exception and at.session_state["cb_B"] == 2
     assert any("`cb_nope`" in w.value for w in at.warning), [w.value for w in at.warning]
