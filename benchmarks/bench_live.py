@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import sync_playwright
 
-from tests.helpers.browser import CHROMIUM, FLAGS, VIEW, median_text_rerun, open_view, serve, served, wait_idle
+from tests.helpers.browser import CHROMIUM, FLAGS, VIEW, median_text_rerun, open_view, serve, served
 
 # path, the view index, its key, the live slider's label, its key
 CASES = [
@@ -137,35 +137,6 @@ def _redraw_from_memory(page, index: int, repeats: int) -> float:
     return ms / 1000
 
 
-def _text_rerun_in_page(page, url: str, n: int) -> float:
-    """The floor inside the page: median seconds from the key's ``keydown`` to the text-only app's new text in the
-    DOM (a MutationObserver), as a drag step's in-page time runs from the input event to the frame's draw call."""
-    page.goto(url)
-    wait_idle(page)
-    times = []
-    for _ in range(n):
-        slider = page.locator("input[type=range][aria-label='value']")
-        value = int(slider.input_value())
-        slider.focus()
-        page.evaluate(
-            """(want) => { window.__floor = new Promise((done) => {
-                let t0 = null;
-                document.addEventListener("keydown", () => { t0 = performance.now(); }, { capture: true, once: true });
-                const seen = new MutationObserver(() => {
-                    if (t0 !== null && document.body.innerText.includes("value is " + want)) {
-                        seen.disconnect(); done(performance.now() - t0);
-                    }
-                });
-                seen.observe(document.body, { subtree: true, childList: true, characterData: true });
-            }); }""",
-            str(value + 1),
-        )
-        slider.press("ArrowRight")
-        times.append(page.evaluate("window.__floor") / 1000)
-        wait_idle(page)
-    return statistics.median(times)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=9, help="page opens and redraws per case (medians reported)")
@@ -182,7 +153,7 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page()
         floor = median_text_rerun(page, text, n=args.repeats)
-        floor_in_page = _text_rerun_in_page(page, text, args.repeats)
+        floor_in_page = median_text_rerun(page, text, n=args.repeats, in_page=True)
         print(
             f"text-only rerun (the floor): median {floor * 1000:.0f} ms over {args.repeats} presses as Playwright sees "
             f"it; {floor_in_page * 1000:.0f} ms inside the page (key event -> new text)"
