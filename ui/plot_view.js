@@ -187,6 +187,53 @@ function fullscreenButton(frame, root) {
   return b;
 }
 
+// A browser without the graphics card's help draws WebGL in software (Chrome's SwiftShader, Mesa's llvmpipe): every
+// 3D redraw then costs 0.1-0.4 s (measured: benchmarks/bench_live.py), most of it waiting on the software
+// rasterizer. Such a view says so, with what to do, so a lecturer knows why and where to look.
+const SOFTWARE_GL = /swiftshader|llvmpipe|softpipe|software|basic render/i;
+
+function glRenderer(root) {
+  // the renderer of the view's first 3D scene (no extra context): its unmasked name where the browser gives it
+  const scene = root._fullLayout && root._fullLayout.scene && root._fullLayout.scene._scene;
+  const gl = scene && scene.glplot && scene.glplot.gl;
+  if (!gl) return null;
+  const info = gl.getExtension("WEBGL_debug_renderer_info");
+  return String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) || "");
+}
+
+function softwareNote(frame, root) {
+  // a small label in the view's bottom-left corner (the fullscreen button holds the right), its tooltip the why
+  let note = frame.querySelector(".normviz-software");
+  // asked once per view (a live frame draws again and again); a 2D figure has no renderer to ask
+  if (is3d(root._fullLayout || {}) && !root.__normvizRenderer) root.__normvizRenderer = glRenderer(root);
+  const renderer = is3d(root._fullLayout || {}) ? root.__normvizRenderer : null;
+  const software = renderer !== null && SOFTWARE_GL.test(renderer);
+  root.dataset.glRenderer = renderer || "";
+  if (!software) {
+    if (note) note.style.display = "none";
+    return;
+  }
+  if (!note) {
+    note = document.createElement("span");
+    note.className = "normviz-software";
+    note.setAttribute("role", "note");
+    note.tabIndex = 0;  // its tooltip is reachable from the keyboard too
+    Object.assign(note.style, {
+      position: "absolute", left: "6px", bottom: "6px", zIndex: 10, padding: "0.1em 0.5em", fontSize: "0.8rem",
+      border: "1px solid rgba(128,128,128,0.5)", borderRadius: "6px", background: "rgba(128,128,128,0.15)",
+      opacity: 0.8, cursor: "help",
+    });
+    note.textContent = "Software 3D: slow redraws";
+    frame.appendChild(note);
+  }
+  const why = "This browser draws 3D without the graphics card (software WebGL: " + renderer + "), so every "
+    + "redraw of a 3D view waits on the processor. Turning on hardware acceleration in the browser's settings "
+    + "(Chrome: Settings > System) and reloading makes 3D views redraw faster.";
+  note.title = why;
+  note.setAttribute("aria-label", why);
+  note.style.display = "";
+}
+
 function draw(root, spec, data) {
   // one path for every drawing of a view: a figure from Python, a live control's frame (ui/live.js), and
   // again when the theme changes (watchTheme) or the column's width does (followWidth): the figure in the
@@ -220,7 +267,10 @@ function draw(root, spec, data) {
     responsive: true, displaylogo: false, displayModeBar: data.present ? false : "hover",
     plotGlPixelRatio: Math.max(1, window.devicePixelRatio || 1),
   };
-  return Plotly.react(root, themedPoints(spec.data, colors), layout, config).then(() => linkCameras(root));
+  return Plotly.react(root, themedPoints(spec.data, colors), layout, config).then(() => {
+    linkCameras(root);
+    softwareNote(frame, root);
+  });
 }
 
 function liveView(root, spec, data) {

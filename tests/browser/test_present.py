@@ -68,3 +68,23 @@ def test_a_3d_view_has_a_fullscreen_button(page, app_url):
     page.wait_for_function("() => document.fullscreenElement?.classList.contains('normviz-frame')", timeout=5_000)
     page.wait_for_function(f"() => document.querySelector('{VIEW}')._fullLayout.height === window.innerHeight")
     page.keyboard.press("Escape")
+
+
+def test_a_3d_view_drawn_in_software_says_so(page, app_url):
+    # this test browser has no GPU: Chrome draws WebGL with SwiftShader, and the 3D view says it will be slow
+    open_view(page, app_url, "hypersphere", views=2)
+    renderer = js(page, "d.dataset.glRenderer")
+    assert "SwiftShader" in renderer
+    note = page.locator(".normviz-frame").nth(0).locator(".normviz-software")
+    assert note.is_visible() and note.inner_text() == "Software 3D: slow redraws"
+    why = note.get_attribute("title")
+    assert renderer in why and "hardware acceleration" in why and note.get_attribute("aria-label") == why
+    # the 2D chart below has no renderer and no note
+    assert js(page, "d.dataset.glRenderer", 1) == ""
+    assert page.locator(".normviz-frame").nth(1).locator(".normviz-software").count() == 0
+    # the note sits in the bottom-left corner, clear of the fullscreen button in the bottom-right
+    frame = page.locator(".normviz-frame").nth(0)
+    box, button = note.bounding_box(), frame.locator(".normviz-fullscreen").bounding_box()
+    frame = frame.bounding_box()
+    assert box["x"] - frame["x"] < 20 and frame["y"] + frame["height"] - (box["y"] + box["height"]) < 20
+    assert box["x"] + box["width"] < button["x"]
