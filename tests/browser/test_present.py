@@ -88,3 +88,11 @@ def test_a_3d_view_drawn_in_software_says_so(page, app_url):
     frame = frame.bounding_box()
     assert box["x"] - frame["x"] < 20 and frame["y"] + frame["height"] - (box["y"] + box["height"]) < 20
     assert box["x"] + box["width"] < button["x"]
+    # a click hides it (a lecturer projecting from this machine), and it stays hidden on the next page of the tab
+    note.click()
+    assert not note.is_visible()
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Batch").click()
+    batch = ".normviz-plot[data-live='bt_cloud']"  # Batch's 3D view, drawn and its renderer asked
+    page.wait_for_function(f'() => !!document.querySelector("{batch}")?.dataset.glRenderer', timeout=120_000)
+    assert "SwiftShader" in page.locator(batch).get_attribute("data-gl-renderer")
+    assert page.locator(".normviz-software:visible").count() == 0
