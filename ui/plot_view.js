@@ -187,9 +187,9 @@ function fullscreenButton(frame, root) {
   return b;
 }
 
-// A browser without the graphics card's help draws WebGL in software (Chrome's SwiftShader, Mesa's llvmpipe): every
-// 3D redraw then costs 0.1-0.4 s (measured: benchmarks/bench_live.py), most of it waiting on the software
-// rasterizer. Such a view says so, with what to do, so a lecturer knows why and where to look.
+// A browser without the graphics card's help draws WebGL in software (Chrome's SwiftShader, Mesa's llvmpipe): a 3D
+// view's redraw then took 60-450 ms on a 2-core machine (benchmarks/bench_live.py's redraw from memory), most of it
+// waiting on the software rasterizer. Such a view says so, with what to do, so a lecturer knows why and where to look.
 const SOFTWARE_GL = /swiftshader|llvmpipe|softpipe|software|basic render/i;
 
 function glRenderer(root) {
