@@ -219,38 +219,41 @@ function hideNotes() {
   for (const n of document.querySelectorAll(".normviz-software")) n.style.display = "none";
 }
 
-function softwareNote(frame, root) {
-  // a small label in the view's bottom-left corner (the fullscreen button holds the right), its tooltip the why;
-  // a click hides it on every view of this tab (a lecturer projecting from a machine without a GPU)
-  let note = frame.querySelector(".normviz-software");
-  // asked once per view (a live frame draws again and again); a 2D figure has no renderer to ask
-  if (is3d(root._fullLayout || {}) && !root.__normvizRenderer) root.__normvizRenderer = glRenderer(root);
-  const renderer = is3d(root._fullLayout || {}) ? root.__normvizRenderer : null;
-  const software = renderer !== null && SOFTWARE_GL.test(renderer);
-  root.dataset.glRenderer = renderer || "";
-  if (!software || noteHidden()) {
-    if (note) note.style.display = "none";
-    return;
-  }
-  if (!note) {
-    note = document.createElement("button");
-    note.type = "button";
-    note.className = "normviz-software";
-    Object.assign(note.style, {
-      position: "absolute", left: "6px", bottom: "6px", zIndex: 10, padding: "0.1em 0.5em", fontSize: "0.8rem",
-      border: "1px solid rgba(128,128,128,0.5)", borderRadius: "6px", background: "rgba(128,128,128,0.15)",
-      color: "inherit", fontFamily: "inherit", lineHeight: 1.4, opacity: 0.8, cursor: "pointer",
-    });
-    note.textContent = "Software 3D: slow redraws";
-    note.addEventListener("click", hideNotes);
-    frame.appendChild(note);
-  }
+function softwareNoteButton(renderer) {
+  const note = document.createElement("button");
+  note.type = "button";
+  note.className = "normviz-software";
+  Object.assign(note.style, {
+    position: "absolute", left: "6px", bottom: "6px", zIndex: 10, padding: "0.1em 0.5em", fontSize: "0.8rem",
+    border: "1px solid rgba(128,128,128,0.5)", borderRadius: "6px", background: "rgba(128,128,128,0.15)",
+    color: "inherit", fontFamily: "inherit", lineHeight: 1.4, opacity: 0.8, cursor: "pointer",
+  });
+  note.textContent = "Software 3D: slow redraws";
   const why = "This browser draws 3D without the graphics card (software WebGL: " + renderer + "), so every "
     + "redraw of a 3D view waits on the processor. Turning on hardware acceleration in the browser's settings "
     + "(Chrome: Settings > System) and reloading makes 3D views redraw faster. Click to hide this note.";
   note.title = why;
   note.setAttribute("aria-label", why);
-  note.style.display = "";
+  note.addEventListener("click", hideNotes);
+  return note;
+}
+
+function softwareNote(frame, root) {
+  // a small label in the view's bottom-left corner (the fullscreen button holds the right), its tooltip the why;
+  // a click hides it on every view of this tab (a lecturer projecting from a machine without a GPU)
+  const note = frame.querySelector(".normviz-software");
+  if (!is3d(root._fullLayout || {})) {  // a 2D figure has no renderer to ask
+    root.dataset.glRenderer = "";
+    if (note) note.style.display = "none";
+    return;
+  }
+  // asked once per view: a live control's frames draw again and again
+  if (!root.__normvizRenderer) root.__normvizRenderer = glRenderer(root);
+  const renderer = root.__normvizRenderer;
+  root.dataset.glRenderer = renderer || "";
+  const show = !!renderer && SOFTWARE_GL.test(renderer) && !noteHidden();
+  if (show && !note) frame.appendChild(softwareNoteButton(renderer));
+  else if (note) note.style.display = show ? "" : "none";
 }
 
 function draw(root, spec, data) {
