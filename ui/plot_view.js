@@ -223,8 +223,8 @@ function softwareNoteButton(renderer) {
   const note = document.createElement("button");
   note.type = "button";
   note.className = "normviz-software";
-  Object.assign(note.style, {
-    position: "absolute", left: "6px", bottom: "6px", zIndex: 10, padding: "0.1em 0.5em", fontSize: "0.8rem",
+  Object.assign(note.style, {  // its own line under the plot: a legend or colour bar along the bottom stays clear
+    display: "block", margin: "0.25rem 0 0 6px", padding: "0.1em 0.5em", fontSize: "0.8rem",
     border: "1px solid rgba(128,128,128,0.5)", borderRadius: "6px", background: "rgba(128,128,128,0.15)",
     color: "inherit", fontFamily: "inherit", lineHeight: 1.4, opacity: 0.8, cursor: "pointer",
   });
@@ -239,8 +239,8 @@ function softwareNoteButton(renderer) {
 }
 
 function softwareNote(frame, root) {
-  // a small label in the view's bottom-left corner (the fullscreen button holds the right), its tooltip the why;
-  // a click hides it on every view of this tab (a lecturer projecting from a machine without a GPU)
+  // a small label on a line of its own under the view, at its left (the fullscreen button holds the right), its
+  // tooltip the why; a click hides it on every view of this tab (a lecturer projecting from a machine without a GPU)
   const note = frame.querySelector(".normviz-software");
   if (!is3d(root._fullLayout || {})) {  // a 2D figure has no renderer to ask
     root.dataset.glRenderer = "";

@@ -82,7 +82,10 @@ def test_a_3d_view_drawn_in_software_says_so(page, app_url):
     # the 2D chart below has no renderer and no note
     assert js(page, "d.dataset.glRenderer", 1) == ""
     assert page.locator(".normviz-frame").nth(1).locator(".normviz-software").count() == 0
-    # the note sits in the bottom-left corner, clear of the fullscreen button in the bottom-right
+    # the note sits in the bottom-left corner, under the plot (a legend along its bottom stays clear: Instance's),
+    # and clear of the fullscreen button in the bottom-right
+    plot = page.locator(VIEW).nth(0).bounding_box()
+    assert note.bounding_box()["y"] >= plot["y"] + plot["height"] - 1
     frame = page.locator(".normviz-frame").nth(0)
     box, button = note.bounding_box(), frame.locator(".normviz-fullscreen").bounding_box()
     frame = frame.bounding_box()
