@@ -108,6 +108,8 @@ def inset_ticks(lo: float, hi: float, *, most: int = 4, inset: float = 0.12) -> 
     ['−1', '0', '1']
     >>> inset_ticks(0.0, 37.0)["tickvals"]
     [10.0, 20.0, 30.0]
+    >>> inset_ticks(-0.3, 1.7)["ticktext"]
+    ['0', '0.5', '1']
     """
     span = hi - lo
     if not span > 0:
@@ -117,7 +119,8 @@ def inset_ticks(lo: float, hi: float, *, most: int = 4, inset: float = 0.12) -> 
                  for n in _NICE):  # fmt: skip
         first, last = np.ceil(inner_lo / nice), np.floor(inner_hi / nice)
         if last - first + 1 <= most:
-            vals = [round(float(k * nice), 12) for k in np.arange(first, last + 1)]
+            # + 0.0: np.ceil(-0.3) is -0.0, whose label would read "−0" (Batch's PC 3 axis showed one)
+            vals = [round(float(k * nice), 12) + 0.0 for k in np.arange(first, last + 1)]
             break
     else:  # pragma: no cover - the largest step (≥ the span) always leaves at most one tick
         return {}

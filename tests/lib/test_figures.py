@@ -177,6 +177,17 @@ def test_3d_ticks_stay_off_the_ends_of_each_axis(lo, hi):
     assert [float(s.replace("−", "-")) for s in t["ticktext"]] == pytest.approx(list(vals))
 
 
+@pytest.mark.parametrize("lo, hi", [(-0.3, 1.7), (-0.5, 2.5), (-4.0, 20.0), (-0.02, 0.09), (-30.0, 170.0)])
+def test_a_3d_tick_at_zero_reads_0_not_minus_0(lo, hi):
+    # a range whose lowest inner tick is the step 0 · nice: np.ceil of a negative fraction is -0.0
+    from normviz.figures.style import inset_ticks
+
+    t = inset_ticks(lo, hi)
+    assert 0.0 in t["tickvals"]
+    assert "0" in t["ticktext"] and "−0" not in t["ticktext"]
+    assert all(np.copysign(1.0, v) == 1.0 for v in t["tickvals"] if v == 0.0)
+
+
 def test_every_3d_scene_builder_uses_inset_ticks():
     from normviz.figures import scenes, vectors
 
