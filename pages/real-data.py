@@ -24,7 +24,7 @@ EPS = [1e-12, 1e-6, 1e-5, 1e-3, 0.1]
 
 def controls_ui() -> tuple[dict, object]:
     """The bar above the view (source, capture point's slot, projection, γ β) and a "More controls" expander."""
-    bar = st.columns([2.1, 3.6, 1.8, 1.8])
+    bar = st.columns([2.0, 3.0, 1.7, 2.5])
     more = st.expander("More controls: text, model, uploads", icon=":material/tune:")
     left, right = more.columns([3, 2])
     source = bar[0].radio(
@@ -48,9 +48,9 @@ def controls_ui() -> tuple[dict, object]:
         disabled=source == "upload", help="Longer sentences are truncated; shorter ones padded (padding is masked).",
     )  # fmt: skip
     own = bar[3].toggle(
-        "Apply the model's own γ, β", value=True, key="rd_own", bind=ui.BIND, disabled=source == "upload",
-        help="On: the output is exactly what the model computes. Off: plain normalization (γ = 1, β = 0) "
-        "with the model's ε, to see the sphere before the affine stretches it.",
+        "Model's γ, β", value=True, key="rd_own", bind=ui.BIND, disabled=source == "upload",
+        help="Apply the model's own γ and β after normalizing. On: the output is exactly what the model computes. "
+        "Off: plain normalization (γ = 1, β = 0) with the model's ε, to see the sphere before the affine stretches it.",
     )  # fmt: skip
     norm = right.radio(
         "Norm for uploads", ["LayerNorm", "RMSNorm"], key="rd_norm", bind=ui.BIND, disabled=source != "upload",

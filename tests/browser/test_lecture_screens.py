@@ -1,6 +1,7 @@
 """The screens a lecturer uses: with ?present=1 at 1400 × 900, and at 125% zoom (a 1120 × 720 viewport at
 device scale factor 1.25, sidebar open and collapsed), every page's main view starts high on the first screen, and
-its 3D scenes are never squeezed narrower than they are tall (plotly then cuts off their sides: axis titles, ticks)."""
+its 3D scenes are never squeezed narrower than they are tall (plotly then cuts off their sides: axis titles, ticks)
+and no control's label is cut off."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ SCENE_ASPECTS = """(() => {
   });
 })()"""
 
+# the widget labels on screen that their box cuts off (Streamlit ends them with "…"): "Apply the model's own γ, β"
+# on Real data's controls bar was, at 125% zoom
+CUT_LABELS = """() => Array.from(document.querySelectorAll(
+    '[data-testid="stWidgetLabel"] p, [data-testid="stWidgetLabel"] div, label p'))
+  .filter((e) => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1).map((e) => e.innerText)"""
+
 
 def _first_view(browser, url, *, viewport, scale=1.0, name=""):
     page = browser.new_page(viewport=viewport, device_scale_factor=scale)
@@ -50,6 +57,8 @@ def test_in_presentation_mode_the_main_view_starts_in_the_top_half(browser, app_
         assert page.get_by_role("switch", name="Presentation mode").is_checked()
         box = page.locator(VIEW).first.bounding_box()
         assert box is not None and box["y"] < 900 / 2, (path, box)
+        wait_idle(page, timeout=120_000)
+        assert page.evaluate(CUT_LABELS) == [], (path, "labels cut off")
     finally:
         page.close()
 
@@ -62,6 +71,8 @@ def test_at_125_percent_zoom_the_main_view_is_high_and_its_scenes_unsqueezed(bro
         # the sidebar open: a 650 px column, where the controls bar wraps onto more lines (measured: ≤ 58%)
         box = page.locator(VIEW).first.bounding_box()
         assert box is not None and box["y"] < 0.62 * 720, (path, "sidebar open", box)
+        wait_idle(page, timeout=120_000)
+        assert page.evaluate(CUT_LABELS) == [], (path, "labels cut off, sidebar open")
         # a lecturer at 125% may collapse the sidebar (issue 12): the column and its controls bar get wider
         before = js(page, "d._fullLayout?.width || 0")
         page.locator("[data-testid='stSidebarHeader']").hover()
