@@ -30,7 +30,7 @@ def seeds_changed() -> None:
 
 
 def controls_bar() -> dict:
-    cols = st.columns([2.2, 2, 1.3, 0.9, 0.9, 0.9], vertical_alignment="bottom")
+    cols = st.columns([2.2, 2, 1.3, 2.7], vertical_alignment="bottom")
     preset = cols[0].selectbox(
         "Preset", list(training.PRESETS), format_func=lambda k: training.PRESETS[k].title, key="tr_preset",
         bind=ui.BIND, on_change=preset_changed,
@@ -46,7 +46,10 @@ def controls_bar() -> dict:
         help="Seeds per configuration (seed, seed + 1, …): more seeds train at once and draw the mean with "
         "min … max bars, so you can tell a story from luck.",
     )  # fmt: skip
-    return {"preset": preset, "task": task, "seeds": seeds, "cols": cols[3:]}
+    # the buttons sit side by side at their own width and wrap onto a second line where the column is narrow (125%
+    # zoom, presentation mode): in three fixed columns they were cut to "P", "S.", "R"
+    buttons_box = cols[3].container(horizontal=True, gap="small", horizontal_alignment="right")
+    return {"preset": preset, "task": task, "seeds": seeds, "buttons": buttons_box}
 
 
 def base_configs(preset: str, task: str) -> list[dict]:
@@ -167,26 +170,26 @@ def press(action: str) -> None:
     st.session_state["_tr_pressed"] = action  # a callback: survives require_app's extra run
 
 
-def buttons(cols) -> str | None:
-    """Play/Pause, Step, Reset; the action pressed (done once the configurations are known)."""
+def buttons(box) -> str | None:
+    """Play/Pause, Step, Reset in ``box``; the action pressed (done once the configurations are known)."""
     running = runs.current_job() is not None
-    cols[0].button(
-        "Pause" if running else "Play", key="tr_play", type="primary", width="stretch",
+    box.button(
+        "Pause" if running else "Play", key="tr_play", type="primary", width="content",
         icon=":material/pause:" if running else ":material/play_arrow:", on_click=press,
         args=("pause" if running else "play",),
         help="Train every configuration and seed to its steps, all at once (off the page's thread; pause keeps "
         "each run where it is, Play resumes).",
     )  # fmt: skip
-    cols[1].button("Step", key="tr_step", icon=":material/skip_next:", width="stretch", on_click=press,
+    box.button("Step", key="tr_step", icon=":material/skip_next:", width="content", on_click=press,
                    args=("step",), help=f"Train {runs.STEP} more steps of every run, then stop.")  # fmt: skip
-    cols[2].button("Reset", key="tr_reset", icon=":material/restart_alt:", width="stretch", on_click=press,
+    box.button("Reset", key="tr_reset", icon=":material/restart_alt:", width="content", on_click=press,
                    args=("reset",), help="Stop and forget this page's runs (finished runs stay cached).")  # fmt: skip
     return st.session_state.pop("_tr_pressed", None)
 
 
 st.title("Training: watch each norm learn", anchor=False)
 c = controls_bar()
-pressed = buttons(c["cols"])
+pressed = buttons(c["buttons"])
 figure_slot = st.container()
 base = base_configs(c["preset"], c["task"])
 configs = config_table(base, c["task"])

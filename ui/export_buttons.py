@@ -22,8 +22,10 @@ def export_buttons(fig: go.Figure, table: dict[str, np.ndarray], *, key: str, na
     ``table``: equal-length columns holding the points the figure shows (CSV and NPZ).
     Every file is made only when its button is clicked: a rerun costs four buttons, nothing more.
     """
-    cols = st.columns([1, 1, 1, 1, 3])
-    cols[0].download_button(
+    # one row of buttons at their own width, wrapping where the column is narrow: in fixed columns their labels
+    # were cut off at 125% zoom and in presentation mode ("HTML" read "H…")
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    row.download_button(
         "HTML", lambda: exports.figure_html(fig), file_name=f"{name}.html", mime="text/html", key=f"{key}_html",
         on_click="ignore", icon=":material/download:",
         help="The interactive figure as one HTML file with plotly.js inside: opens offline in any browser.",
@@ -31,22 +33,22 @@ def export_buttons(fig: go.Figure, table: dict[str, np.ndarray], *, key: str, na
     if _png_browser() is not None:
         on = ui_present.is_on()
         size = "A 1920×1080 (presentation mode)" if on else "A 2400×1400"
-        cols[1].download_button(
+        row.download_button(
             "PNG", lambda: png(fig, present=on), file_name=f"{name}.png", mime="image/png", key=f"{key}_png",
             on_click="ignore", icon=":material/image:",
             help=f"{size} picture of the current figure (takes a few seconds: it starts a headless browser).",
         )  # fmt: skip
-    cols[2].download_button(
+    row.download_button(
         "CSV", lambda: exports.table_csv(table), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv",
         on_click="ignore", icon=":material/table:", help="The points the figure shows, one row each.",
     )  # fmt: skip
-    cols[3].download_button(
+    row.download_button(
         "NPZ", lambda: exports.table_npz(table), file_name=f"{name}.npz", mime="application/octet-stream",
         key=f"{key}_npz", on_click="ignore", icon=":material/data_array:",
         help="The same columns as numpy arrays: np.load(path).",
     )  # fmt: skip
     if _png_browser() is None:
-        cols[4].caption(
+        row.caption(
             "PNG export needs a Chromium-based browser for kaleido (apt-get install chromium); "
             "the HTML file has a camera button that saves a PNG."
         )

@@ -1,7 +1,7 @@
 """The screens a lecturer uses: with ?present=1 at 1400 × 900, and at 125% zoom (a 1120 × 720 viewport at
 device scale factor 1.25, sidebar open and collapsed), every page's main view starts high on the first screen, and
 its 3D scenes are never squeezed narrower than they are tall (plotly then cuts off their sides: axis titles, ticks)
-and no control's label is cut off."""
+and no control's or button's label is cut off."""
 
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ SCENE_ASPECTS = """(() => {
   });
 })()"""
 
-# the widget labels on screen that their box cuts off (Streamlit ends them with "…"): "Apply the model's own γ, β"
-# on Real data's controls bar was, at 125% zoom
+# the labels of controls and buttons on screen that their box cuts off (Streamlit ends them with "…"): at 125% zoom
+# Real data's "Apply the model's own γ, β" was, and Training's Play, Step, Reset and every page's export buttons
 CUT_LABELS = """() => Array.from(document.querySelectorAll(
-    '[data-testid="stWidgetLabel"] p, [data-testid="stWidgetLabel"] div, label p'))
+    '[data-testid="stWidgetLabel"] p, [data-testid="stWidgetLabel"] div, label p, '
+    + 'button [data-testid="stMarkdownContainer"]'))
   .filter((e) => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1).map((e) => e.innerText)"""
 
 
