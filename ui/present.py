@@ -16,14 +16,17 @@ LABEL = "Presentation mode"
 PNG_SIZE = (1920, 1080)  # the PNG export while it is on: a projector's full-HD frame, at scale 1
 
 # larger page text (px, not rem: widgets keep their own size, so a page's compact bar of controls stays one
-# or two rows and the figure below it stays in the top half of the screen); less empty room above the title
+# or two rows and the figure below it stays in the top half of the screen); less empty room above the title.
+# A button's or pill's label is Markdown too: it keeps the widgets' 16 px (at 22 px the Statistics cube's sixth
+# norm, DyT, slid out of its row of pills, and Training's buttons were cut to "St…", "Re…")
 _CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 22px; }
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 19px; }
 [data-testid="stExpander"] summary p { font-size: 20px; }
 .stMain [data-testid="stWidgetLabel"] p, .stMain [role="radiogroup"] p, .stMain [data-testid="stCheckbox"] p,
-.stMain [data-testid="stSliderThumbValue"], .stMain [data-testid="stSliderThumbValue"] p { font-size: 16px; }
+.stMain [data-testid="stSliderThumbValue"], .stMain [data-testid="stSliderThumbValue"] p,
+.stMain button [data-testid="stMarkdownContainer"] p { font-size: 16px; }
 </style>"""
 
 

@@ -10,8 +10,13 @@ from normviz.core import device
 from ui import plot_view, present, theme_memory, warm
 
 # every page: half of Streamlit's 6rem above the title, so the figure under a page's controls starts on the
-# first screen at 125% zoom with the sidebar open too (a 650 px column, where controls wrap onto more lines)
-_PAGE_CSS = '<style>[data-testid="stMainBlockContainer"] { padding-top: 3rem; }</style>'
+# first screen at 125% zoom with the sidebar open too (a 650 px column, where controls wrap onto more lines);
+# a row of pills wraps instead of scrolling sideways: scrolled, the ones past the column's edge were out of
+# sight (the Statistics cube's InstanceNorm and DyT at 125% zoom)
+_PAGE_CSS = (
+    '<style>[data-testid="stMainBlockContainer"] { padding-top: 3rem; }'
+    ' .stMain [data-testid="stButtonGroup"] > div { flex-wrap: wrap; row-gap: 0.4rem; }</style>'
+)
 
 
 def sidebar() -> None:

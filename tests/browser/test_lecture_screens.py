@@ -29,12 +29,16 @@ SCENE_ASPECTS = """(() => {
   });
 })()"""
 
-# the labels of controls and buttons on screen that their box cuts off (Streamlit ends them with "…"): at 125% zoom
-# Real data's "Apply the model's own γ, β" was, and Training's Play, Step, Reset and every page's export buttons
+# the labels of controls and buttons on screen that their box cuts off (Streamlit ends them with "…"), and pills
+# pushed out of sight in their row: at 125% zoom Real data's "Apply the model's own γ, β" was cut off, and so were
+# Training's Play, Step, Reset and every page's export buttons; in presentation mode the cube's DyT pill was hidden
 CUT_LABELS = """() => Array.from(document.querySelectorAll(
     '[data-testid="stWidgetLabel"] p, [data-testid="stWidgetLabel"] div, label p, '
     + 'button [data-testid="stMarkdownContainer"]'))
-  .filter((e) => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1).map((e) => e.innerText)"""
+  .filter((e) => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1).map((e) => e.innerText)
+  .concat(Array.from(document.querySelectorAll('[data-testid="stButtonGroup"] button'))  // a pill scrolled out of
+    .filter((b) => b.getBoundingClientRect().right > b.parentElement.getBoundingClientRect().right + 1)  // its row
+    .map((b) => b.innerText))"""
 
 
 def _first_view(browser, url, *, viewport, scale=1.0, name=""):
