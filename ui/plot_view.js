@@ -115,7 +115,8 @@ function followWidth(frame, root) {
 
 const DEFAULT_EYE = { x: 1.25, y: 1.25, z: 1.25 };  // plotly's own first camera
 const FIT_ASPECT = 1.45;  // a scene narrower than this (width / height) is seen from further away
-const MIN_ASPECT = 0.9;  // and no scene is drawn narrower than this: the figure gets shorter instead
+const MIN_ASPECT = 1.2;  // and no scene is drawn narrower than this: the figure gets shorter instead (the box keeps
+// its size, since it is fitted to the width; below 1.2 the room above and below it was empty: a third of the scene)
 const MIN_HEIGHT = 320;
 
 function sceneBoxes(layout, width, bars) {
