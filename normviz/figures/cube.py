@@ -92,7 +92,7 @@ def cube_figure(panels: list[dict], *, cols: int = 4, height: int = 520) -> go.F
             # proportions of the block: every cell a cube
             "aspectmode": "manual",
             "aspectratio": _aspect(d, T, B),
-            "camera": {"eye": {"x": -1.25, "y": -1.45, "z": 1.0}},
+            "camera": {"eye": {"x": -1.35, "y": -1.55, "z": 0.75}},  # low: the B stack's ticks stand upright
             "xaxis": _cell_axis("feature j", d),
             "yaxis": _cell_axis("token t", T),
             "zaxis": _cell_axis("seq. b", B),  # short: it runs up the short vertical edge, towards "token t"
