@@ -181,9 +181,9 @@ def buttons(box) -> str | None:
         "each run where it is, Play resumes).",
     )  # fmt: skip
     box.button("Step", key="tr_step", icon=":material/skip_next:", width="content", on_click=press,
-                   args=("step",), help=f"Train {runs.STEP} more steps of every run, then stop.")  # fmt: skip
+               args=("step",), help=f"Train {runs.STEP} more steps of every run, then stop.")  # fmt: skip
     box.button("Reset", key="tr_reset", icon=":material/restart_alt:", width="content", on_click=press,
-                   args=("reset",), help="Stop and forget this page's runs (finished runs stay cached).")  # fmt: skip
+               args=("reset",), help="Stop and forget this page's runs (finished runs stay cached).")  # fmt: skip
     return st.session_state.pop("_tr_pressed", None)
 
 
