@@ -139,8 +139,21 @@ def _toggled() -> None:
     st.session_state[_EDITOR_OPEN] = bool(st.session_state[EDITOR])
 
 
+# While a step is shown its banner heads the page: it names the page and says the point, so the page's own title and
+# the line of why under it give way, and the controls and the figure stay on the first screen under the banner (at
+# 125% zoom and in presentation mode the three pushed the figure's top to 500-620 px). The banner starts below
+# Streamlit's header bar, which would cover its top edge.
+_HEAD = '.stMain [data-testid="stElementContainer"]:has([data-testid="stHeading"] h1)'
+_STEP_CSS = (
+    f"<style>{_HEAD}, {_HEAD} + [data-testid='stElementContainer']:has([data-testid='stCaptionContainer'], "
+    "[data-testid='stMarkdownContainer']) { display: none; }"
+    " .stMain [data-testid='stMainBlockContainer'] { padding-top: 3.75rem; }</style>"
+)
+
+
 def banner(url_path: str) -> None:
-    """The step's takeaway and the thing to try, above the page, while the page is the step's page."""
+    """The step's number, page, takeaway and thing to try, heading the page while it is the step's page (the page's
+    own title and line of why hidden: ``_STEP_CSS``)."""
     _, lesson = current()
     if not lesson:
         return
@@ -148,10 +161,11 @@ def banner(url_path: str) -> None:
     step = lesson.steps[k]
     if step.page != page_of(url_path):
         return
-    text = f"**Step {k + 1} of {len(lesson.steps)}** · {step.takeaway}"
+    text = f"**Step {k + 1} of {len(lesson.steps)}** · **{_INFO[step.page].title}** · {step.takeaway}"
     if step.try_:
-        text += f"\n\n**Try:** {step.try_}"
+        text += f" **Try:** {step.try_}"  # one paragraph: every line this box takes pushes the figure down
     st.info(text, icon=":material/school:")
+    st.html(_STEP_CSS)
 
 
 def _title(name: str) -> str:

@@ -53,6 +53,41 @@ def test_next_opens_the_next_steps_view(page, app_url):
     assert no_exception(page)
 
 
+# the main view's top, the banner's top and the header bar's bottom (px); whether the page's own title shows
+TOPS = """() => {
+  const top = (sel) => document.querySelector(sel)?.getBoundingClientRect().top;
+  const alert = [...document.querySelectorAll('[data-testid=stMain] [data-testid=stAlert]')]
+    .find((e) => e.innerText.includes(' of '));
+  return {view: top('.normviz-plot'), banner: alert?.getBoundingClientRect().top,
+          header: document.querySelector('[data-testid=stHeader]')?.getBoundingClientRect().bottom,
+          title: !!document.querySelector('.stMain h1')?.offsetParent};
+}"""
+
+
+@pytest.mark.parametrize(
+    "viewport, scale, query",
+    [({"width": 1400, "height": 900}, 1.0, "&present=1"), ({"width": 1120, "height": 720}, 1.25, "")],
+    ids=["present-1400x900", "zoom125"],
+)
+def test_every_step_shows_its_banner_and_its_figure_on_the_first_screen(browser, app_url, viewport, scale, query):
+    # a lecturer stepping through the tour in presentation mode, or at 125% zoom with the sidebar open: the banner
+    # heads the page (the page's title gives way), and the controls and the main view start on the first screen
+    page = browser.new_page(viewport=viewport, device_scale_factor=scale)
+    try:
+        for k in range(1, N + 1):
+            page.goto(f"{app_url}/?lesson=normalization-tour&step={k}{query}")
+            page.wait_for_function("() => !!document.querySelector('.normviz-plot')?.dataset.revision",
+                                   timeout=120_000)  # fmt: skip
+            wait_idle(page, timeout=120_000)
+            t = page.evaluate(TOPS)
+            assert t["banner"] is not None and t["banner"] >= t["header"] - 1, (k, t)  # not under the header bar
+            assert not t["title"], (k, "the page's own title still shows under the banner")
+            assert t["view"] < 0.62 * viewport["height"], (k, t)
+            assert no_exception(page), k
+    finally:
+        page.close()
+
+
 def test_next_switches_page_with_the_steps_controls(page, app_url):
     open_view(page, app_url, "cube?lesson=normalization-tour&step=5")
     _next(page, "/batch", 6)  # step 6: Batch at B = 2

@@ -51,6 +51,7 @@ def test_a_lesson_link_opens_its_step_and_shows_the_takeaway():
     (banner,) = _step_text(at)
     head = f"**Step 2 of {len(tour.steps)}**"
     assert banner.startswith(head) and tour.steps[1].takeaway in banner and tour.steps[1].try_ in banner
+    assert "**Hypersphere**" in banner  # it names the page: the page's own title is hidden under it
     assert any(m.value == head for m in at.markdown)
     at.switch_page("pages/cube.py").run()  # away through the sidebar: the lesson stays picked, at its step
     assert at.selectbox(key="ls_pick").value == TOUR and at.session_state["ls_step"] == 1
