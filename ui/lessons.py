@@ -141,12 +141,13 @@ def _toggled() -> None:
 
 # While a step is shown its banner heads the page: it names the page and says the point, so the page's own title and
 # the line of why under it give way, and the controls and the figure stay on the first screen under the banner (at
-# 125% zoom and in presentation mode the three pushed the figure's top to 500-620 px). The banner starts below
-# Streamlit's header bar, which would cover its top edge.
+# 125% zoom and in presentation mode the three pushed the figure's top to 457-619 px). Only a caption or Markdown
+# line right under the title goes (st.caption and st.markdown are both stMarkdown), never a control or an alert.
+# The banner starts below Streamlit's header bar, which would cover its top edge.
 _HEAD = '.stMain [data-testid="stElementContainer"]:has([data-testid="stHeading"] h1)'
 _STEP_CSS = (
-    f"<style>{_HEAD}, {_HEAD} + [data-testid='stElementContainer']:has([data-testid='stCaptionContainer'], "
-    "[data-testid='stMarkdownContainer']) { display: none; }"
+    f"<style>{_HEAD}, {_HEAD} + [data-testid='stElementContainer']:has(> [data-testid='stMarkdown'])"
+    " { display: none; }"
     " .stMain [data-testid='stMainBlockContainer'] { padding-top: 3.75rem; }</style>"
 )
 
