@@ -12,7 +12,9 @@ from tests.helpers.browser import js, no_exception, open_view
 
 pytestmark = pytest.mark.browser
 
-STEPS = 300  # about 7 s on an idle 2-core CPU: long enough that the 1 s redraws show the curve growing
+# 110-150 steps a second on the 2-core CI machine (measured: 300 steps gave one or two redraws in between, and one
+# is not proof of growing): 900 steps are 6-8 s there, several of the fragment's 1 s redraws while it trains
+STEPS = 900
 LINK = "tr_cfg=" + training.encode([training.check("chars", depth=2, width=32, heads=2, batch_size=16, steps=STEPS,
                                                    norm="rmsnorm", seed=11)])  # fmt: skip
 
