@@ -291,3 +291,22 @@ def test_a_reference_surface_is_drawn_as_lines_on_its_own_grid():
         assert any(
             np.allclose(drawn[i : i + rows], np.stack([a[:, 0] for a in grid], 1), atol=1e-5) for i in range(len(drawn))
         )
+
+
+@pytest.mark.parametrize("n", range(1, 13))
+def test_a_cube_axis_labels_at_most_four_cells_evenly_from_the_first(n):
+    """All 8 of 8 feature labels ran into each other at the box's far end in presentation mode and at 125% zoom."""
+    from normviz.figures import cube
+
+    shared = np.zeros((2, n, n), dtype=bool)
+    fig = _decoded(cube.cube_figure([{"title": "LN", "shared": shared, "cell": (0, 0, 0)}]))
+    for ax in ("xaxis", "yaxis"):
+        a = fig["layout"]["scene"][ax]
+        labels = [int(t) for t in a["ticktext"]]
+        assert 1 <= len(labels) <= min(4, n) and labels[0] == 1
+        gaps = set(np.diff(labels)) or {1}
+        assert len(gaps) == 1  # evenly spaced, as a ruler
+        (gap,) = gaps
+        assert n - labels[-1] < gap  # the labels run to the far end: no unlabelled stretch longer than a gap
+        np.testing.assert_allclose(a["tickvals"], np.array(labels) - 0.5)  # each label at its cell's centre
+    assert fig["layout"]["scene"]["zaxis"]["ticktext"] == ["1", "2"]
