@@ -4,6 +4,7 @@ The file is named like its URL (real-data): a fresh server's first visitor openi
 Streamlit's pages-directory mode, which finds a page by its file name (see ui.require_app).
 """
 
+import html
 from collections import Counter
 
 import numpy as np
@@ -109,7 +110,10 @@ if source is not None:
     spec = ModelInput(source, c["text"], point, c["max_tokens"])
     real_inputs.release(st.session_state, "rd_")  # an upload made before is no longer shown
     kind, eps = kinds[point], epss[point]
-    point_slot.caption(f"Capture point {point}: `{names[point]}` — {kind}, ε = {eps:g}.")
+    point_slot.caption(
+        f"Capture point {point}: {ui.labels.module_html(names[point])} — {html.escape(kind)}, ε = {eps:g}.",
+        unsafe_allow_html=True,
+    )
 else:
     with st.container(border=True):
         got = real_inputs.upload_ui("rd_")
@@ -231,12 +235,13 @@ if isinstance(spec, ModelInput):
         key="rd_affine", revision=revision, link_cameras=False, defer=True,
     )  # fmt: skip
     st.caption(
-        f"`{names[point]}`: ε = {eps:g}"
+        f"{ui.labels.module_html(names[point])}: ε = {eps:g}"
         + (
             f"; γ from {float(g.min()):.3g} to {float(g.max()):.3g} (mean {float(g.mean()):.3g})"
             if g is not None
             else ""
         )
         + (f"; β from {float(b.min()):.3g} to {float(b.max()):.3g}" if b is not None else "; no β (RMSNorm)")
-        + ". After normalizing, feature j is multiplied by γⱼ and shifted by βⱼ."
+        + ". After normalizing, feature j is multiplied by γⱼ and shifted by βⱼ.",
+        unsafe_allow_html=True,
     )

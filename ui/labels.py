@@ -8,6 +8,7 @@ they describe (``norms.NORMS``, ``inputs.KINDS``, …).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 
 from normviz.core import inputs
@@ -102,3 +103,10 @@ def subset(table: dict[str, str], values: Iterable[str]) -> dict[str, str]:
 def url_forms(value: object) -> set[str]:
     """Every label a value is shown as, in any table: how a link may spell it."""
     return {t[value] for t in TABLES if isinstance(value, str) and value in t}
+
+
+def module_html(name: str) -> str:
+    """A module's dotted name as inline code that a narrow column wraps after a dot, never inside a part
+    (``encoder.layer.0.output.LayerNor`` / ``m`` at 125% zoom): ``<wbr>`` after each dot, which copying drops.
+    Each part is escaped (another model's names are not ours); show it with ``unsafe_allow_html=True``."""
+    return "<code>" + ".<wbr>".join(html.escape(part) for part in name.split(".")) + "</code>"

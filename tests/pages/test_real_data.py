@@ -95,7 +95,8 @@ def test_query_params_restore_every_control(reference):
     pts = np.stack([after["x"], after["y"], after["z"]], axis=1)
     # plain LayerNorm (no gamma, beta): every output has length sqrt(d); the 3 PCs show at most that
     assert np.linalg.norm(pts, axis=1).max() <= math.sqrt(D) * (1 + 1e-5)
-    assert "encoder.layer.2.attention.output.LayerNorm" in at.caption[0].value
+    # the module's name, with a line-break opportunity after each dot only (no mid-word break in a narrow column)
+    assert "<code>encoder.<wbr>layer.<wbr>2.<wbr>attention.<wbr>output.<wbr>LayerNorm</code>" in at.caption[0].value
 
 
 def test_default_values_in_a_link_are_accepted_quietly():

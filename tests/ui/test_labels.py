@@ -55,3 +55,14 @@ def test_url_forms_names_every_table_a_value_is_in():
     }  # a norm; an attention variant
     assert labels.url_forms("pca") == {"top 3 PCs"}
     assert labels.url_forms("no-such-value") == set()
+
+
+def test_a_module_name_breaks_only_after_its_dots_and_is_escaped():
+    assert labels.module_html("encoder.layer.0.output.LayerNorm") == (
+        "<code>encoder.<wbr>layer.<wbr>0.<wbr>output.<wbr>LayerNorm</code>"
+    )
+    assert labels.module_html("norm") == "<code>norm</code>"
+    # another model's names are not ours: markup in them is shown, never run
+    assert labels.module_html('h.<img src=x onerror="alert(1)">') == (
+        "<code>h.<wbr>&lt;img src=x onerror=&quot;alert(1)&quot;&gt;</code>"
+    )
