@@ -76,7 +76,6 @@ st.title("Attention and normalization")
 st.markdown("How large attention scores get, with and without a norm first — and which keys can ever win.")
 st.subheader("Softmax saturation")
 c = saturation_ui()
-ui.share_caption()
 sat = ui.guarded(cached_saturation, c["dim"], c["tokens"], stop=False)
 if sat is not None:
     cols = st.columns(2)
@@ -99,6 +98,7 @@ if sat is not None:
         "softmax saturates: its gradient vanishes). LayerNorm(s·x) = LayerNorm(x), so with the norm first the "
         "curves are flat, apart from ε = 1e-5 at the smallest s."
     )
+    ui.share_caption()  # under the charts: the charts come first
     maps = ui.guarded(cached_maps, c["scale"], c["dim"], c["tokens"], stop=False)
     if maps is not None:
         titles = (f"no norm, s = {c['scale']:g}", f"LayerNorm first, s = {c['scale']:g}")

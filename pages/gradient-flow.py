@@ -111,7 +111,6 @@ def cached_run(placement, depth, dim, heads, norm, batch, seed):
 st.title("Gradient flow at initialization")
 st.markdown("Where the norm sits in a block decides how large each layer's gradient is before any training.")
 c = controls_ui()  # every control of this page is in the URL
-ui.share_caption()
 rev = str(hash(tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in c.items())))
 if not c["placements"]:
     st.info("Pick at least one placement above.", icon=":material/info:")
@@ -142,6 +141,7 @@ st.caption(
     + (" With no norm nothing stops the stream's growth: the gradients are orders of magnitude larger."
        if "none" in c["placements"] else "")
 )  # fmt: skip
+ui.share_caption()  # under the view: the view comes first
 with st.expander("What Xiong et al. report, and why Pre-LN's gradient falls here"):
     st.markdown(paper_comparison(view.trends, c["depth"]))
 with st.expander("The four placements: Post-LN, Pre-LN, Peri-LN, none"):

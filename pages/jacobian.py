@@ -98,7 +98,6 @@ def blocked_sentence(blocked: dict[str, float], name: str) -> str:
 st.title("The norm's Jacobian, seen")
 st.markdown("What reaches the input when a gradient flows back through the norm — every vector drawn exactly at d = 3.")
 c = controls_ui()  # every control of this page is in the URL
-ui.share_caption()
 rev = str(hash(tuple(c.items())))
 a, arrows, fig = jacobian_view(c["norm"], c["azimuth"], c["elevation"], c["scale"], c["upstream"])
 name = ui.labels.NORMS[c["norm"]]
@@ -132,6 +131,7 @@ st.caption(
     + " "
     + blocked_sentence(cached_blocked(c["norm"], c["azimuth"], c["elevation"], c["scale"]), name)
 )
+ui.share_caption()  # under the view: the view comes first
 
 with st.expander("Why: the formula for ∂loss/∂x"):
     st.markdown(
