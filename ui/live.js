@@ -51,10 +51,12 @@ function build(parentElement) {
 
 function wire(box) {
   const { input, value } = box.__parts;
-  let lastKey = 0, timer = null;
+  let lastKey = 0;
   const show = () => {
     input.dataset.inputAt = String(performance.now());  // benchmarks/bench_live.py: input -> frame drawn
     const i = Number(input.value);
+    if (box.__shown !== undefined && box.__shown !== i) box.__left.push(box.__shown);  // moved on from it
+    box.__shown = i;
     const text = box.__labels[i];
     value.textContent = text;
     input.setAttribute("aria-valuetext", text);
@@ -77,10 +79,11 @@ function wire(box) {
   window.addEventListener("pointercancel", () => { box.__dragging = false; });
   input.addEventListener("change", () => {
     // a release sends at once; key presses wait for a pause, so holding an arrow reruns once
-    clearTimeout(timer);
+    clearTimeout(box.__timer);
+    box.__timer = null;
     const i = Number(input.value);
-    const send = () => { box.__sent = i; box.__send("value", i); };
-    if (performance.now() - lastKey < 100) timer = setTimeout(send, 250);
+    const send = () => { box.__timer = null; box.__sent = i; box.__send("value", i); };
+    if (performance.now() - lastKey < 100) box.__timer = setTimeout(send, 250);
     else send();
   });
 }
@@ -107,7 +110,22 @@ function sliderElement(component) {
   input.style.cursor = data.disabled ? "not-allowed" : "pointer";
   lo.textContent = data.labels[0];
   hi.textContent = data.labels[data.labels.length - 1];
-  if (!box.__dragging && Number(input.value) !== data.index) input.value = String(data.index);
+  // Python's index, unless it is one the user has moved on from since Python last showed theirs: a rerun that
+  // started before their last move (a key press is sent after a 250 ms pause; the next key pressed while that
+  // rerun ran) brings back an older value, and setting it threw the slider back a step under their hand (the next
+  // key then went one too far). While held or about to send, the slider is theirs; any other index is Python's
+  // own (a lesson step, a link, another control's new range).
+  const at = Number(input.value);
+  if (box.__dragging || box.__timer != null) {
+    // theirs
+  } else if (data.index === at) {
+    box.__left = [];  // Python has caught up
+  } else if (!(box.__left || []).includes(data.index)) {
+    input.value = String(data.index);
+    box.__left = [];
+  }
+  box.__left = box.__left || [];
+  box.__shown = Number(input.value);
   const text = data.labels[Number(input.value)];
   value.textContent = text;
   input.setAttribute("aria-valuetext", text);

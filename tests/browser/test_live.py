@@ -4,6 +4,8 @@ is dragged with the mouse or stepped with the keys, before any rerun; the camera
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.helpers.browser import VIEW, camera, no_exception, open_view, revision, turn_camera, wait_idle, xs
@@ -154,4 +156,48 @@ def test_instance_t_follows_the_keys_and_frames_shown_again_keep_the_camera(page
         timeout=60_000,
     )
     assert camera(page, "scene") == pytest.approx(eye, abs=1e-9), "the release rerun moved the camera"
+    assert no_exception(page)
+
+
+# One rerun delivered by hand, in the page's own task: the slider ``in_T`` is given ``index`` as a rerun of Python's
+# would (ui/live.js, the same code, imported again; it finds its slider in the page and keeps its state there)
+_RERUN = """async ([js, moves]) => {
+  const live = (await import(URL.createObjectURL(new Blob([js], {type: 'text/javascript'})))).default;
+  const box = window.__normvizSliders['in_T'], input = box.__parts.input, seen = [];
+  for (const [kind, value] of moves) {
+    if (kind === 'user') {  // a click on the track: the value, sent at once
+      input.value = String(value);
+      input.dispatchEvent(new Event('input', {bubbles: true}));
+      input.dispatchEvent(new Event('change', {bubbles: true}));
+    } else {  // a rerun's slider arrives with Python's index
+      const data = {role: 'slider', key: box.__key, view: box.__view, labels: box.__labels, index: value,
+                    label: box.__parts.label.textContent, help: box.__parts.input.title, disabled: false};
+      live({data, parentElement: box.parentElement, setStateValue: box.__send, setTriggerValue: box.__trigger});
+    }
+    seen.push(input.value);
+  }
+  return seen;
+}"""
+
+
+def test_a_rerun_that_brings_back_a_value_the_user_left_does_not_move_the_slider(page, app_url):
+    """CI caught it: a key press is sent after a 250 ms pause, and when the next key came while that rerun ran, the
+    rerun set the slider back to the value the user had left; the next key then went one too far (T = 5, not 4)."""
+    open_view(page, app_url, "instance")
+    slider = page.locator("input[type=range][aria-label='Tokens per sequence T']")
+    slider.focus()
+    _frames_ready(page, "in_view", "in_T")
+    slider.press("ArrowRight")  # T = 3 -> 4, sent after its pause; Python's rerun shows it
+    page.wait_for_function("() => location.search.includes('in_T=4')", timeout=60_000)
+    wait_idle(page)
+    live_js = (Path(__file__).resolve().parents[2] / "ui" / "live.js").read_text()
+    # all in one task, so no real rerun comes between: the user goes back to T = 3 (index 1); the rerun that
+    # started for T = 4 delivers its slider (index 2): the slider stays where the user put it
+    assert page.evaluate(_RERUN, [live_js, [["user", 1], ["rerun", 2]]]) == ["1", "1"]
+    # the user's value wins: T = 3 is the default, which a link leaves out
+    page.wait_for_function("() => !location.search.includes('in_T=')", timeout=60_000)
+    wait_idle(page)
+    assert slider.input_value() == "1" and slider.get_attribute("aria-valuetext") == "3"
+    # an index the user never left is Python's own (a lesson step, a link): it is set, and so is the one after
+    assert page.evaluate(_RERUN, [live_js, [["rerun", 3], ["rerun", 1]]]) == ["3", "1"]
     assert no_exception(page)
