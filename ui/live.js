@@ -45,6 +45,7 @@ function build(parentElement) {
   box.append(head, input, ends);
   parentElement.appendChild(box);
   box.__parts = { label, help, value, input, lo, hi };
+  box.__left = [];  // values the user moved on from since Python last showed theirs (sliderElement)
   wire(box);
   return box;
 }
@@ -55,7 +56,7 @@ function wire(box) {
   const show = () => {
     input.dataset.inputAt = String(performance.now());  // benchmarks/bench_live.py: input -> frame drawn
     const i = Number(input.value);
-    if (box.__shown !== undefined && box.__shown !== i) box.__left.push(box.__shown);  // moved on from it
+    if (box.__shown !== i) box.__left.push(box.__shown);  // moved on from it
     box.__shown = i;
     const text = box.__labels[i];
     value.textContent = text;
@@ -120,11 +121,10 @@ function sliderElement(component) {
     // theirs
   } else if (data.index === at) {
     box.__left = [];  // Python has caught up
-  } else if (!(box.__left || []).includes(data.index)) {
+  } else if (!box.__left.includes(data.index)) {
     input.value = String(data.index);
     box.__left = [];
   }
-  box.__left = box.__left || [];
   box.__shown = Number(input.value);
   const text = data.labels[Number(input.value)];
   value.textContent = text;
